@@ -66,8 +66,13 @@ def _keyring_for(keys: tuple[str, ...]) -> Keyring:
     return _build_keyring(keys)
 
 
+def keyring_keys() -> list[str]:
+    """The configured keys, newest first."""
+    return list(settings.CREDENTIAL_KEYS)
+
+
 def keyring() -> Keyring:
-    return _keyring_for(tuple(settings.CREDENTIAL_KEYS))
+    return _keyring_for(tuple(keyring_keys()))
 
 
 def generate_key() -> str:

@@ -101,3 +101,13 @@ class EncryptedJSONField(models.TextField):
         if self.db_index or self.unique:
             errors.append(checks.Error("EncryptedJSONField cannot be indexed.", obj=self))
         return errors
+
+
+class HttpUrlField(models.URLField):
+    """An http(s) URL; forms assume https when the scheme is left out."""
+
+    default_validators = []
+
+    def formfield(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("assume_scheme", "https")
+        return super().formfield(**kwargs)

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from .fields import EncryptedJSONField, reveal
+from .fields import EncryptedJSONField, HttpUrlField, reveal
 from .masking import mask_all
 from .validators import (
     ChoiceListValidator,
@@ -169,7 +169,7 @@ class Prompt(OwnedModel):
     label = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     content = models.TextField(blank=True)
-    context_endpoint = models.URLField(
+    context_endpoint = HttpUrlField(
         max_length=2048, blank=True, null=True, validators=[validate_http_url]
     )
     collect_fields = models.JSONField(
@@ -223,7 +223,7 @@ class Webhook(OwnedModel):
         blank=True,
         validators=[ChoiceListValidator(WebhookEvent.values, "webhook events")],
     )
-    url = models.URLField(max_length=2048, validators=[validate_http_url])
+    url = HttpUrlField(max_length=2048, validators=[validate_http_url])
     method = models.CharField(
         max_length=4, choices=WebhookMethod.choices, default=WebhookMethod.POST
     )
@@ -303,7 +303,7 @@ class Agent(OwnedModel):
     interrupt_sensitivity = models.CharField(
         max_length=8, choices=InterruptSensitivity.choices, default=InterruptSensitivity.LOW
     )
-    context_endpoint = models.URLField(
+    context_endpoint = HttpUrlField(
         max_length=2048, blank=True, null=True, validators=[validate_http_url]
     )
     noise_suppression = models.BooleanField(default=False)

@@ -8,12 +8,39 @@ cross-tenant link too, whatever wrote it:
 * PostgreSQL: a composite foreign key ``(link_id, user_id) -> target(id, user_id)``
   (MATCH SIMPLE, so a NULL link is allowed), deferrable like Django's own FKs.
 * SQLite: BEFORE INSERT/UPDATE triggers that abort on a mismatch (SQLite cannot
-  add a foreign key to an existing table).
+  add a foreign key to an existing table). SQLite drops a table's triggers
+  when a migration rebuilds the table, so ``ensure_sqlite_triggers`` runs
+  after every ``migrate`` and recreates any that are missing.
 """
 
 from __future__ import annotations
 
 from django.db import migrations
+
+# (table, link column, target table): every link that must stay within one owner.
+SAME_OWNER_LINKS: tuple[tuple[str, str, str], ...] = (
+    ("agents_prompt", "prompt_template_id", "agents_prompttemplate"),
+    ("agents_agent", "prompt_id", "agents_prompt"),
+    ("agents_agent", "webhook_id", "agents_webhook"),
+    ("agents_agent", "openai_account_connection_id", "agents_accountconnection"),
+    ("numbers_phonenumber", "inbound_agent_id", "agents_agent"),
+    ("numbers_phonenumber", "telephony_account_connection_id", "agents_accountconnection"),
+)
+
+
+def ensure_sqlite_triggers(using: str = "default", **kwargs: object) -> None:
+    """Recreate missing same-owner triggers on SQLite (a post_migrate handler)."""
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    existing = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for table, column, target in SAME_OWNER_LINKS:
+            if table in existing and target in existing:
+                for sql in EnforceSameOwner(table, column, target)._forwards_sql("sqlite"):
+                    cursor.execute(sql.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1))
 
 
 class EnforceSameOwner(migrations.operations.base.Operation):

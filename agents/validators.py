@@ -75,7 +75,7 @@ class ChoiceListValidator:
         if unknown:
             raise ValidationError(
                 "Unknown %(what)s: %(unknown)s. Allowed: %(allowed)s.",
-                code="invalid_choice",
+                code="unknown_choice",
                 params={
                     "what": self.what,
                     "unknown": ", ".join(map(str, unknown)),

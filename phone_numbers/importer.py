@@ -209,6 +209,11 @@ class _Importer:
 
         obj = model.objects.filter(pk=pk).first()
         created = obj is None
+        if not created and obj.user_id != user_id:
+            raise ImportRejected(
+                f"{path}.user_id: {model._meta.verbose_name} {pk} belongs to user "
+                f"{obj.user_id}; an import cannot move it to user {user_id}."
+            )
         if created:
             obj = model(pk=pk)
         before = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}

@@ -1,16 +1,15 @@
-"""The database refuses links between different customers' objects."""
+"""The database refuses links between different customers' agent parts."""
 
 from django.db import migrations
 
-from agents.tenancy import EnforceSameOwner
+from agents.tenancy import SAME_OWNER_LINKS, EnforceSameOwner
 
 
 class Migration(migrations.Migration):
     dependencies = [("agents", "0002_initial")]
 
     operations = [
-        EnforceSameOwner("agents_prompt", "prompt_template_id", "agents_prompttemplate"),
-        EnforceSameOwner("agents_agent", "prompt_id", "agents_prompt"),
-        EnforceSameOwner("agents_agent", "webhook_id", "agents_webhook"),
-        EnforceSameOwner("agents_agent", "openai_account_connection_id", "agents_accountconnection"),
+        EnforceSameOwner(table, column, target)
+        for table, column, target in SAME_OWNER_LINKS
+        if table.startswith("agents_")
     ]

@@ -2,15 +2,14 @@
 
 from django.db import migrations
 
-from agents.tenancy import EnforceSameOwner
+from agents.tenancy import SAME_OWNER_LINKS, EnforceSameOwner
 
 
 class Migration(migrations.Migration):
     dependencies = [("numbers", "0002_initial"), ("agents", "0003_same_owner_links")]
 
     operations = [
-        EnforceSameOwner("numbers_phonenumber", "inbound_agent_id", "agents_agent"),
-        EnforceSameOwner(
-            "numbers_phonenumber", "telephony_account_connection_id", "agents_accountconnection"
-        ),
+        EnforceSameOwner(table, column, target)
+        for table, column, target in SAME_OWNER_LINKS
+        if table.startswith("numbers_")
     ]

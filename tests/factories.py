@@ -1,0 +1,76 @@
+"""Small factory functions for test data: explicit, one object each."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from agents.models import (
+    AccountConnection,
+    Action,
+    ActionType,
+    Agent,
+    ConnectionType,
+    Prompt,
+    PromptTemplate,
+    Webhook,
+)
+from phone_numbers.models import PhoneNumber
+from users.models import User
+
+_seq = itertools.count(1)
+
+
+def make_user(email: str | None = None, **fields: Any) -> User:
+    email = email or f"customer{next(_seq)}@example.com"
+    password = fields.pop("password", None)
+    return User.objects.create_user(email, password, **fields)
+
+
+def make_connection(
+    user: User,
+    type: str = ConnectionType.TWILIO,
+    credentials: dict[str, Any] | None = None,
+    **fields: Any,
+) -> AccountConnection:
+    conn = AccountConnection(
+        user=user, type=type, label=fields.pop("label", f"conn {next(_seq)}"), **fields
+    )
+    conn.set_credentials(
+        credentials
+        if credentials is not None
+        else {"twilio_account_sid": "AC" + "1" * 32, "twilio_auth_token": "f" * 32}
+    )
+    conn.full_clean()
+    conn.save()
+    return conn
+
+
+def make_template(user: User, **fields: Any) -> PromptTemplate:
+    return PromptTemplate.objects.create(user=user, label=fields.pop("label", "Template"), **fields)
+
+
+def make_prompt(user: User, **fields: Any) -> Prompt:
+    return Prompt.objects.create(user=user, label=fields.pop("label", "Prompt"), **fields)
+
+
+def make_webhook(user: User, **fields: Any) -> Webhook:
+    fields.setdefault("url", "https://hooks.example.com/voice")
+    fields.setdefault("subscriptions", ["event_message"])
+    return Webhook.objects.create(user=user, label=fields.pop("label", "Hook"), **fields)
+
+
+def make_action(user: User, **fields: Any) -> Action:
+    fields.setdefault("type", ActionType.TRANSFER_CALL)
+    return Action.objects.create(user=user, label=fields.pop("label", "Transfer"), **fields)
+
+
+def make_agent(user: User, **fields: Any) -> Agent:
+    fields.setdefault("name", f"Agent {next(_seq)}")
+    return Agent.objects.create(user=user, **fields)
+
+
+def make_number(user: User, number: str | None = None, **fields: Any) -> PhoneNumber:
+    number = number or f"+1415555{next(_seq) % 10000:04d}"
+    fields.setdefault("telephony_provider", "twilio")
+    return PhoneNumber.objects.create(user=user, number=number, **fields)
