@@ -6,7 +6,8 @@ write path; these migration operations make the database refuse a
 cross-tenant link too, whatever wrote it:
 
 * PostgreSQL: a composite foreign key ``(link_id, user_id) -> target(id, user_id)``
-  (MATCH SIMPLE, so a NULL link is allowed), deferrable like Django's own FKs.
+  (MATCH SIMPLE, so a NULL link is allowed), checked at each statement so the
+  write that breaks it fails (deferrable, for a loader that needs to).
 * SQLite: BEFORE INSERT/UPDATE triggers that abort on a mismatch (SQLite cannot
   add a foreign key to an existing table). SQLite drops a table's triggers
   when a migration rebuilds the table, so ``ensure_sqlite_triggers`` runs
@@ -71,7 +72,7 @@ class EnforceSameOwner(migrations.operations.base.Operation):
                 f'ALTER TABLE "{self.table}" ADD CONSTRAINT "{name}" '
                 f'FOREIGN KEY ("{self.column}", "user_id") '
                 f'REFERENCES "{self.target}" ("id", "user_id") '
-                "DEFERRABLE INITIALLY DEFERRED"
+                "DEFERRABLE INITIALLY IMMEDIATE"
             ]
         if vendor == "sqlite":
             # Identifiers come from migration files, never from input.

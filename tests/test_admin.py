@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from agents.masking import DOTS
 from agents.models import AccountConnection
 from tests.factories import (
     make_action,
@@ -24,12 +27,16 @@ pytestmark = pytest.mark.django_db
 SECRET = "sk_live_Zq81nB4xT0pLm9QwE2rY"
 
 
-def populate(owner, rows: int) -> None:  # noqa: ANN001
+def populate(owner, rows: int) -> None:
     for _ in range(rows):
         conn = make_connection(owner, credentials={"twilio_auth_token": SECRET})
-        agent = make_agent(owner, prompt=make_prompt(owner, prompt_template=make_template(owner)),
-                           webhook=make_webhook(owner), openai_account_connection=conn,
-                           voice={"provider": "elevenlabs", "api_key": SECRET})
+        agent = make_agent(
+            owner,
+            prompt=make_prompt(owner, prompt_template=make_template(owner)),
+            webhook=make_webhook(owner),
+            openai_account_connection=conn,
+            voice={"provider": "elevenlabs", "api_key": SECRET},
+        )
         agent.actions.add(make_action(owner, config={"signing_secret": SECRET}))
         make_number(owner, inbound_agent=agent, telephony_account_connection=conn)
 
@@ -77,8 +84,12 @@ def test_credentials_are_write_only_in_the_admin(client, superuser, owner):
     conn = make_connection(owner, credentials={"twilio_auth_token": SECRET}, label="Main")
     url = reverse("admin:agents_accountconnection_change", args=[conn.pk])
     form = {
-        "user": str(owner.pk), "label": "Renamed", "description": "", "type": conn.type,
-        "steering_pool": "[]", "new_credentials": "",
+        "user": str(owner.pk),
+        "label": "Renamed",
+        "description": "",
+        "type": conn.type,
+        "steering_pool": "[]",
+        "new_credentials": "",
     }
     assert client.post(url, form).status_code == 302
     conn = AccountConnection.objects.get(pk=conn.pk)
@@ -96,10 +107,17 @@ def test_a_masked_value_cannot_be_saved_as_a_credential(client, superuser, owner
     client.force_login(superuser)
     conn = make_connection(owner, credentials={"twilio_auth_token": SECRET})
     url = reverse("admin:agents_accountconnection_change", args=[conn.pk])
-    response = client.post(url, {
-        "user": str(owner.pk), "label": "x", "description": "", "type": conn.type,
-        "steering_pool": "[]", "new_credentials": '{"twilio_auth_token": "\u2022\u2022\u2022\u2022\u2022\u2022\u2022\u20222rY"}',
-    })
+    response = client.post(
+        url,
+        {
+            "user": str(owner.pk),
+            "label": "x",
+            "description": "",
+            "type": conn.type,
+            "steering_pool": "[]",
+            "new_credentials": json.dumps({"twilio_auth_token": DOTS + "E2rY"}),
+        },
+    )
     assert response.status_code == 200
     assert "masked preview" in response.content.decode()
     assert AccountConnection.objects.get(pk=conn.pk).reveal_credentials() == {

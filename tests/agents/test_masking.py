@@ -29,8 +29,18 @@ def test_non_strings_are_masked_too_and_none_stays_none():
 
 @pytest.mark.parametrize(
     "name",
-    ["api_key", "apiKey", "APIKEY", "auth_token", "client_secret", "password", "signing-secret",
-     "private_key", "accessKey", "pwd"],
+    [
+        "api_key",
+        "apiKey",
+        "APIKEY",
+        "auth_token",
+        "client_secret",
+        "password",
+        "signing-secret",
+        "private_key",
+        "accessKey",
+        "pwd",
+    ],
 )
 def test_secret_looking_keys_are_recognised(name):
     assert is_secret_key(name)

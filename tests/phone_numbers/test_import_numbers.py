@@ -216,7 +216,7 @@ class Upstream:
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 upstream.requests.append(self.path)
                 if self.headers.get("Authorization") != f"Bearer {upstream.token}":
                     return self._send(401, {"detail": "bad token"})

@@ -23,8 +23,15 @@ def seed(numbers: int = 120, seed_value: int = 7) -> str:
 def fingerprint() -> list[tuple]:
     return list(
         PhoneNumber.objects.order_by("number").values_list(
-            "id", "number", "user__email", "inbound_agent__name", "label", "active",
-            "outbound_only", "telephony_provider", "telephony_account_connection__type",
+            "id",
+            "number",
+            "user__email",
+            "inbound_agent__name",
+            "label",
+            "active",
+            "outbound_only",
+            "telephony_provider",
+            "telephony_account_connection__type",
         )
     )
 
@@ -43,9 +50,10 @@ def test_the_same_seed_gives_the_same_inventory():
     wipe()
     seed()
     assert fingerprint() == first
-    assert sorted(
-        (str(c.pk), repr(c.reveal_credentials())) for c in AccountConnection.objects.all()
-    ) == first_creds
+    assert (
+        sorted((str(c.pk), repr(c.reveal_credentials())) for c in AccountConnection.objects.all())
+        == first_creds
+    )
 
 
 def test_another_seed_gives_another_inventory():
@@ -66,7 +74,9 @@ def test_the_inventory_is_varied_like_a_real_one():
     assert numbers.filter(outbound_only=True).exists()
     assert numbers.filter(number_is_valid=False).exists()
     assert set(numbers.values_list("telephony_provider", flat=True)) == {
-        "twilio", "telnyx", "vonage"
+        "twilio",
+        "telnyx",
+        "vonage",
     }
     assert AccountConnection.objects.values("type").distinct().count() >= 8
     assert Agent.objects.values("language").distinct().count() >= 5
