@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
+    path("v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

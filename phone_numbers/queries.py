@@ -10,11 +10,54 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from agents.models import LLM_CONNECTION_TYPES, Agent
+from agents.queries import AGENT_GRAPH, agent_graph_prefetch
 
 from .models import PROVIDER_CONNECTION_TYPES, PhoneNumber
+
+# Columns a list may be sorted by; every ordering ends with the id so that
+# pages never repeat or skip rows.
+NUMBER_SORTS = {
+    "number": "number",
+    "label": "label",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "active": "active",
+    "telephony_provider": "telephony_provider",
+}
+
+
+def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
+    """Load what the API shows of a number in two queries, whatever the page size."""
+    return (
+        queryset.select_related(
+            "telephony_account_connection", *(f"inbound_agent__{p}" for p in AGENT_GRAPH)
+        )
+        .defer(
+            "telephony_account_connection__credentials",
+            "inbound_agent__openai_account_connection__credentials",
+        )
+        .prefetch_related(agent_graph_prefetch("inbound_agent__"))
+    )
+
+
+def phone_number_list(
+    *, owner: Any = None, sort: str = "number", desc: bool = False
+) -> QuerySet[PhoneNumber]:
+    """Numbers (of ``owner`` when given), sorted by a whitelisted column, then id."""
+    column = NUMBER_SORTS.get(sort, "number")
+    prefix = "-" if desc else ""
+    queryset = PhoneNumber.objects.all()
+    if owner is not None:
+        queryset = queryset.filter(user=owner)
+    return with_number_graph(queryset).order_by(f"{prefix}{column}", f"{prefix}id")
+
+
+def phone_number_for_owner(*, owner: Any, number: str) -> PhoneNumber | None:
+    """The owner's number, or None (another user's number is None too)."""
+    return with_number_graph(PhoneNumber.objects.filter(user=owner, number=number)).first()
 
 
 def telephony_connection_mismatch_q(prefix: str = "") -> Q:

@@ -83,3 +83,43 @@ class User(AbstractBaseUser, PermissionsMixin):
     def placeholder_email(cls, user_id: uuid.UUID | str) -> str:
         """The email given to an account known only by its upstream ``user_id``."""
         return f"{uuid.UUID(str(user_id))}@imported.invalid"
+
+
+class ApiToken(models.Model):
+    """A customer's API bearer token. Only a hash of the secret is stored.
+
+    The token a client sends is ``sb_<prefix>_<secret>``: the prefix (public,
+    shown in the admin) finds the row, and the SHA-256 of the whole token is
+    compared in constant time. The secret has 256 bits of entropy, so a fast
+    hash is enough (there is nothing to brute-force); the plaintext is shown
+    once, when the token is created.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"sb_{self.prefix}_… ({self.name or self.user})"
+
+    @property
+    def is_usable(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"

@@ -1,0 +1,56 @@
+"""The agents API: ``/v1/agents/list`` and ``/v1/agents?id=``, for scripts that assign agents."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.api import validate
+from core.pagination import page_of
+from core.params import list_params
+from core.schema import AgentOut, AgentPageOut, ErrorOut, ValidationErrorOut
+
+from . import queries
+from .present import agent_json
+
+AgentListParams = list_params(list(queries.AGENT_SORTS), "name")
+ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+
+
+class AgentIdParam(serializers.Serializer):
+    id = serializers.UUIDField()
+
+
+@extend_schema(
+    operation_id="agents_list",
+    summary="List your agents",
+    parameters=[AgentListParams],
+    responses={200: AgentPageOut, **ERRORS},
+)
+@api_view(["GET"])
+def agent_list(request: Request) -> Response:
+    params = validate(AgentListParams, request.query_params, "query")
+    queryset = queries.agent_list(
+        owner=request.user, sort=params["sort_column"], desc=params["sort_desc"]
+    )
+    page = page_of(queryset, page=params["page"], size=params["size"])
+    return Response(page.envelope(agent_json))
+
+
+@extend_schema(
+    operation_id="agents_get",
+    summary="Get one of your agents",
+    parameters=[AgentIdParam],
+    responses={200: AgentOut, **ERRORS},
+)
+@api_view(["GET"])
+def agent_detail(request: Request) -> Response:
+    params = validate(AgentIdParam, request.query_params, "query")
+    agent = queries.agent_for_owner(owner=request.user, agent_id=params["id"])
+    if agent is None:
+        raise NotFound("Agent not found.")
+    return Response(agent_json(agent))

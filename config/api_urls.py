@@ -1,0 +1,33 @@
+"""The public API under /v1/, compatible with the upstream platform's."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from agents import api as agents_api
+from core.api import api_not_found
+from phone_numbers import api as numbers_api
+
+app_name = "api"
+
+urlpatterns = [
+    path("numbers/list", numbers_api.number_list, name="numbers_list"),
+    path("numbers/update", numbers_api.number_update, name="numbers_update"),
+    path("numbers", numbers_api.number_detail, name="numbers_get"),
+    path("agents/list", agents_api.agent_list, name="agents_list"),
+    path("agents", agents_api.agent_detail, name="agents_get"),
+    path(
+        "openapi.json",
+        SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="schema",
+    ),
+    path(
+        "docs",
+        SpectacularSwaggerView.as_view(
+            url_name="api:schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="docs",
+    ),
+    re_path(r"^.*$", api_not_found),
+]

@@ -1,0 +1,138 @@
+"""The numbers API: ``/v1/numbers/list``, ``/v1/numbers``, ``/v1/numbers/update``.
+
+Each view authenticates the bearer token (DRF settings), scopes every read
+to the token's owner, and answers in the upstream's shapes. Another user's
+number or agent is answered exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agents.queries import agent_for_owner
+from core.api import RequestValidationError, validate
+from core.pagination import page_of
+from core.params import StrictCharField, list_params
+from core.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
+
+from . import queries, services
+from .present import number_json
+
+NumberListParams = list_params(list(queries.NUMBER_SORTS), "number")
+ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+
+
+class PhoneNumberParam(serializers.Serializer):
+    # An unencoded "+" in a query string arrives as a space: accept either.
+    phone_number = serializers.RegexField(
+        r"^[+ ]?[1-9][0-9]{1,14}$",
+        trim_whitespace=False,
+        help_text="E.164, e.g. +14155550123 (URL-encode the + as %2B).",
+        error_messages={"invalid": "Not an E.164 number (+ and up to 15 digits)."},
+    )
+
+    def validate_phone_number(self, value: str) -> str:
+        return "+" + value.lstrip("+ ")
+
+
+class NumberUpdateBody(serializers.Serializer):
+    label = StrictCharField(max_length=255, allow_blank=True, required=False)
+    description = StrictCharField(allow_blank=True, required=False, trim_whitespace=False)
+    inbound_agent = serializers.UUIDField(
+        allow_null=True, required=False, help_text="An agent id of the same user, or null."
+    )
+    outbound_only = serializers.BooleanField(required=False)
+    example_context = serializers.DictField(
+        child=StrictCharField(allow_blank=True, trim_whitespace=False), required=False
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        extra = sorted(set(self.initial_data) - set(self.fields))
+        if extra:
+            raise serializers.ValidationError(
+                {
+                    name: serializers.ErrorDetail("Unknown field.", code="extra_forbidden")
+                    for name in extra
+                }
+            )
+        return attrs
+
+
+@extend_schema(
+    operation_id="numbers_list",
+    summary="List your numbers",
+    parameters=[NumberListParams],
+    responses={200: NumberPageOut, **ERRORS},
+)
+@api_view(["GET"])
+def number_list(request: Request) -> Response:
+    params = validate(NumberListParams, request.query_params, "query")
+    queryset = queries.phone_number_list(
+        owner=request.user, sort=params["sort_column"], desc=params["sort_desc"]
+    )
+    page = page_of(queryset, page=params["page"], size=params["size"])
+    return Response(page.envelope(number_json))
+
+
+def _owned_number(request: Request) -> Any:
+    params = validate(PhoneNumberParam, request.query_params, "query")
+    number = queries.phone_number_for_owner(owner=request.user, number=params["phone_number"])
+    if number is None:
+        raise NotFound("Number not found.")
+    return number
+
+
+@extend_schema(
+    operation_id="numbers_get",
+    summary="Get one of your numbers",
+    parameters=[PhoneNumberParam],
+    responses={200: NumberOut, **ERRORS},
+)
+@api_view(["GET"])
+def number_detail(request: Request) -> Response:
+    return Response(number_json(_owned_number(request)))
+
+
+@extend_schema(
+    operation_id="numbers_update",
+    summary="Update one of your numbers",
+    parameters=[PhoneNumberParam],
+    request=NumberUpdateBody,
+    responses={200: NumberOut, **ERRORS},
+)
+@api_view(["POST"])
+def number_update(request: Request) -> Response:
+    number = _owned_number(request)
+    body = validate(NumberUpdateBody, request.data, "body")
+    changes = dict(body)
+    if "inbound_agent" in changes and changes["inbound_agent"] is not None:
+        agent = agent_for_owner(owner=request.user, agent_id=changes["inbound_agent"])
+        if agent is None:
+            raise RequestValidationError(
+                [{"loc": ["body", "inbound_agent"], "msg": "Agent not found.", "type": "not_found"}]
+            )
+        changes["inbound_agent"] = agent
+    try:
+        services.phone_number_update(number=number, changes=changes)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [
+                {"loc": ["body", field], "msg": " ".join(messages), "type": "value_error"}
+                for field, messages in exc.message_dict.items()
+            ]
+        ) from None
+    except services.VersionConflict:
+        return Response(
+            {"detail": "The number changed while it was being updated; retry."},
+            status=status.HTTP_409_CONFLICT,
+        )
+    fresh = queries.phone_number_for_owner(owner=request.user, number=number.number)
+    return Response(number_json(fresh))
