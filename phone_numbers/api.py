@@ -26,7 +26,7 @@ from core.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
 from . import queries, services
 from .present import number_json
 
-NumberListParams = list_params(list(queries.NUMBER_SORTS), "number")
+NumberListParams = list_params(list(queries.API_NUMBER_SORTS), "number")
 ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 
 

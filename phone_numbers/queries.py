@@ -6,6 +6,7 @@ shows, the others show too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +16,11 @@ from django.db.models import Q, QuerySet
 from agents.models import LLM_CONNECTION_TYPES, Agent
 from agents.queries import AGENT_GRAPH, agent_graph_prefetch
 
+from . import phone
 from .models import PROVIDER_CONNECTION_TYPES, PhoneNumber
 
 # Columns a list may be sorted by; every ordering ends with the id so that
-# pages never repeat or skip rows.
+# pages never repeat or skip rows. The API offers the upstream's subset.
 NUMBER_SORTS = {
     "number": "number",
     "label": "label",
@@ -26,7 +28,87 @@ NUMBER_SORTS = {
     "updated_at": "updated_at",
     "active": "active",
     "telephony_provider": "telephony_provider",
+    "owner": "user__email",
+    "agent": "inbound_agent__name",
+    "outbound_only": "outbound_only",
 }
+API_NUMBER_SORTS = ("number", "label", "created_at", "updated_at", "active", "telephony_provider")
+
+# Quick filters for support staff: each a condition on the numbers table.
+HEALTH_FILTERS: dict[str, tuple[str, Q]] = {}  # filled below, once the Q helpers exist
+
+# A search made of digits and phone punctuation is a number search.
+_NUMBER_SEARCH = re.compile(r"^[\d\s().+-]+$")
+
+
+@dataclass(frozen=True)
+class NumberFilters:
+    """What the inventory is narrowed to; every field optional."""
+
+    q: str = ""
+    owner: Any = None
+    agent: Any = None
+    provider: str = ""
+    active: bool | None = None
+    outbound_only: bool | None = None
+    language: str = ""
+    health: str = ""
+
+
+def search_q(text: str) -> Q:
+    """Digits in any format find numbers; other text finds labels, agents and owners."""
+    text = text.strip()
+    if not text:
+        return Q()
+    if _NUMBER_SEARCH.match(text):
+        digits = phone.search_digits(text)
+        if digits:
+            return Q(number__contains=digits)
+    return (
+        Q(label__icontains=text)
+        | Q(inbound_agent__name__icontains=text)
+        | Q(user__email__icontains=text)
+    )
+
+
+def filter_numbers(
+    queryset: QuerySet[PhoneNumber], filters: NumberFilters
+) -> QuerySet[PhoneNumber]:
+    """Apply every filter that is set; they combine with AND."""
+    if filters.q:
+        queryset = queryset.filter(search_q(filters.q))
+    if filters.owner is not None:
+        queryset = queryset.filter(user=filters.owner)
+    if filters.agent is not None:
+        queryset = queryset.filter(inbound_agent=filters.agent)
+    if filters.provider:
+        queryset = queryset.filter(telephony_provider=filters.provider)
+    if filters.active is not None:
+        queryset = queryset.filter(active=filters.active)
+    if filters.outbound_only is not None:
+        queryset = queryset.filter(outbound_only=filters.outbound_only)
+    if filters.language:
+        queryset = queryset.filter(inbound_agent__language=filters.language)
+    if filters.health in HEALTH_FILTERS:
+        queryset = queryset.filter(HEALTH_FILTERS[filters.health][1])
+    return queryset
+
+
+def inventory(
+    *,
+    filters: NumberFilters = NumberFilters(),
+    sort: str = "number",
+    desc: bool = False,
+) -> QuerySet[PhoneNumber]:
+    """The dashboard's numbers: filtered, sorted, with what a row shows in one query."""
+    column = NUMBER_SORTS.get(sort, "number")
+    prefix = "-" if desc else ""
+    queryset = filter_numbers(PhoneNumber.objects.all(), filters)
+    return (
+        queryset.select_related("user", "inbound_agent", "telephony_account_connection")
+        .defer("telephony_account_connection__credentials")
+        .order_by(f"{prefix}{column}", f"{prefix}id")
+    )
 
 
 def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
@@ -45,7 +127,7 @@ def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
 
 def phone_number_list(
     *, owner: Any = None, sort: str = "number", desc: bool = False
-) -> QuerySet[PhoneNumber]:
+) -> QuerySet[PhoneNumber]:  # the API's list
     """Numbers (of ``owner`` when given), sorted by a whitelisted column, then id."""
     column = NUMBER_SORTS.get(sort, "number")
     prefix = "-" if desc else ""
@@ -83,6 +165,27 @@ def llm_connection_mismatch_q(prefix: str = "") -> Q:
 def misconfigured_connection_q() -> Q:
     """Numbers with either kind of connection mismatch (theirs or their agent's)."""
     return telephony_connection_mismatch_q() | llm_connection_mismatch_q("inbound_agent__")
+
+
+HEALTH_FILTERS.update(
+    {
+        "routes_nowhere": (
+            "Routes nowhere",
+            Q(active=True, outbound_only=False, inbound_agent__isnull=True),
+        ),
+        "no_webhook": (
+            "Agent has no webhook",
+            Q(inbound_agent__isnull=False, inbound_agent__webhook__isnull=True),
+        ),
+        "misconfigured": ("Misconfigured connection", misconfigured_connection_q()),
+        "invalid_number": ("Invalid number", Q(number_is_valid=False)),
+    }
+)
+
+
+def phone_number_detail(*, pk: Any) -> PhoneNumber | None:
+    """One number with everything its detail page shows."""
+    return with_number_graph(PhoneNumber.objects.select_related("user").filter(pk=pk)).first()
 
 
 @dataclass(frozen=True)

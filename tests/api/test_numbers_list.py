@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from agents.masking import DOTS
+from phone_numbers.models import PhoneNumber
 from tests.factories import make_agent, make_number
 from users.models import User
 from users.services import api_token_create
@@ -114,6 +117,12 @@ def test_it_sorts_by_whitelisted_columns(api, column, desc):
     make_number(api.user, "+14155550001", label="b", telephony_provider="vonage", active=False)
     make_number(api.user, "+14155550002", label="a", telephony_provider="twilio")
     make_number(api.user, "+14155550003", label="c", telephony_provider="telnyx")
+    # Distinct timestamps in number order (rows made in one microsecond would tie).
+    base = timezone.now()
+    for i, number in enumerate(PhoneNumber.objects.order_by("number")):
+        PhoneNumber.objects.filter(pk=number.pk).update(
+            created_at=base + timedelta(seconds=i), updated_at=base + timedelta(seconds=i)
+        )
     items = api.get(URL, {"sort_column": column, "sort_desc": str(desc).lower()}).json()["items"]
     values = [i[column] for i in items] if column in items[0] else [i["number"] for i in items]
     assert values == sorted(values, reverse=desc)
