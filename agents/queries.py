@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import Action, Agent
+from .models import AccountConnection, Action, Agent, Webhook
 
 AGENT_SORTS = {
     "name": "name",
@@ -50,3 +50,92 @@ def agent_list(*, owner: Any = None, sort: str = "name", desc: bool = False) -> 
 def agent_for_owner(*, owner: Any, agent_id: Any) -> Agent | None:
     """The owner's agent with that id, or None (another user's agent is None too)."""
     return with_agent_graph(Agent.objects.filter(user=owner, pk=agent_id)).first()
+
+
+def agent_search_q(text: str) -> Q:
+    return Q(name__icontains=text) | Q(label__icontains=text) | Q(user__email__icontains=text)
+
+
+def agent_directory(
+    *,
+    q: str = "",
+    owner: Any = None,
+    language: str = "",
+    provider: str = "",
+    sort: str = "name",
+    desc: bool = False,
+) -> QuerySet[Agent]:
+    """The dashboard's agents: searched, filtered, sorted, with a row's joins."""
+    queryset = Agent.objects.all()
+    if q:
+        queryset = queryset.filter(agent_search_q(q))
+    if owner is not None:
+        queryset = queryset.filter(user=owner)
+    if language:
+        queryset = queryset.filter(language=language)
+    if provider:
+        queryset = queryset.filter(provider=provider)
+    column = AGENT_SORTS.get(sort, "name")
+    prefix = "-" if desc else ""
+    return (
+        queryset.select_related("user", "prompt", "webhook")
+        .only(
+            "id",
+            "name",
+            "label",
+            "language",
+            "provider",
+            "model",
+            "updated_at",
+            "user__email",
+            "prompt__label",
+            "webhook__label",
+            "webhook__url",
+        )
+        .order_by(f"{prefix}{column}", f"{prefix}id")
+    )
+
+
+def routed_number_counts(agent_ids: list[Any]) -> dict[Any, int]:
+    """How many numbers route to each of these agents (one grouped query)."""
+    from phone_numbers.models import PhoneNumber
+
+    rows = (
+        PhoneNumber.objects.filter(inbound_agent__in=agent_ids)
+        .values("inbound_agent")
+        .annotate(n=Count("id"))
+        .values_list("inbound_agent", "n")
+    )
+    return dict(rows)
+
+
+def agent_providers() -> list[str]:
+    return list(
+        Agent.objects.exclude(provider="")
+        .order_by("provider")
+        .values_list("provider", flat=True)
+        .distinct()
+    )
+
+
+def agent_detail(*, pk: Any) -> Agent | None:
+    return with_agent_graph(Agent.objects.select_related("user").filter(pk=pk)).first()
+
+
+DEPENDENTS_SHOWN = 100
+
+
+def webhook_directory() -> QuerySet[Webhook]:
+    return (
+        Webhook.objects.select_related("user")
+        .annotate(agent_count=Count("agents"))
+        .order_by("label", "id")
+    )
+
+
+def connection_directory() -> QuerySet[AccountConnection]:
+    return (
+        AccountConnection.objects.select_related("user")
+        .defer("credentials")
+        .order_by("label", "id")
+    )

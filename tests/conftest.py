@@ -23,3 +23,33 @@ def other_tenant(db) -> User:
 @pytest.fixture
 def superuser(db) -> User:
     return User.objects.create_superuser("root@switchboard.test", "pw-root-123456")
+
+
+def _staff_with(email: str, codename_prefix: str) -> User:
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user(email, "pw-staff-123456", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=["numbers", "agents", "users"],
+            codename__startswith=codename_prefix,
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def support(db) -> User:
+    """Support staff: view permission on every model, nothing else."""
+    return _staff_with("support@switchboard.test", "view_")
+
+
+@pytest.fixture
+def staff_without_permissions(db) -> User:
+    return User.objects.create_user("intern@switchboard.test", "pw-intern-123456", is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2's deliberate slowness costs ~0.3 s per test user; it tests nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

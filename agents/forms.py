@@ -1,0 +1,20 @@
+"""Parsing of the agents list's query string. Bad values fall back to defaults."""
+
+from __future__ import annotations
+
+from django import forms
+
+from phone_numbers.forms import ListForm
+
+from .models import Language
+from .queries import AGENT_SORTS
+
+
+class AgentFilterForm(ListForm):
+    sort_columns = tuple(AGENT_SORTS)
+    default_sort = "name"
+
+    q = forms.CharField(max_length=100, required=False, label="Search")
+    owner = forms.UUIDField(required=False)
+    language = forms.ChoiceField(choices=[("", "Any language"), *Language.choices], required=False)
+    provider = forms.CharField(max_length=64, required=False)

@@ -1,0 +1,167 @@
+"""Dashboard pages of the inventory: list, detail panel and CSV export."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from agents.models import Agent
+from core.access import staff_view
+from core.lists import Chip, clamp_page, sort_headers, wants_fragment
+from users.models import User
+
+from . import queries
+from .forms import PAGE_SIZES, NumberFilterForm
+from .models import TelephonyProvider
+
+COLUMNS = [
+    ("number", "Number"),
+    ("label", "Label"),
+    ("owner", "Owner"),
+    ("agent", "Inbound agent"),
+    ("telephony_provider", "Provider"),
+    ("", "Connection"),
+    ("active", "Active"),
+    ("outbound_only", "Outbound only"),
+    ("updated_at", "Updated"),
+]
+
+
+def _chips(form: NumberFilterForm) -> list[Chip]:
+    """The filters in force, each with its display value (at most 2 small queries)."""
+    f = form.filters()
+    chips = []
+    if f.q:
+        chips.append(Chip("Search", f.q, "q"))
+    if f.owner is not None:
+        owner = User.objects.filter(pk=f.owner).values_list("email", flat=True).first()
+        chips.append(Chip("Owner", owner or "unknown account", "owner"))
+    if f.agent is not None:
+        agent = Agent.objects.filter(pk=f.agent).values_list("name", flat=True).first()
+        chips.append(Chip("Agent", agent or "unknown agent", "agent"))
+    if f.provider:
+        chips.append(Chip("Provider", TelephonyProvider(f.provider).label, "provider"))
+    if f.active is not None:
+        chips.append(Chip("Active", "yes" if f.active else "no", "active"))
+    if f.outbound_only is not None:
+        chips.append(Chip("Outbound only", "yes" if f.outbound_only else "no", "outbound"))
+    if f.language:
+        chips.append(
+            Chip("Language", dict(form.fields["language"].choices)[f.language], "language")
+        )
+    if f.health:
+        chips.append(Chip("Health", queries.HEALTH_FILTERS[f.health][0], "health"))
+    return chips
+
+
+@require_GET
+@staff_view("numbers.view_phonenumber")
+@vary_on_headers("HX-Request")
+def inventory(request: HttpRequest) -> HttpResponse:
+    form = NumberFilterForm(request.GET)
+    sort, desc = form.sort
+    queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
+    page = clamp_page(queryset, page=form.page_number, size=form.page_size)
+    context: dict[str, Any] = {
+        "form": form,
+        "page": page,
+        "headers": sort_headers(COLUMNS, sort, desc),
+        "chips": _chips(form),
+        "page_sizes": PAGE_SIZES,
+    }
+    if wants_fragment(request):
+        return render(request, "numbers/_table.html", context)
+    context["owners"] = User.objects.filter(is_staff=False).only("id", "email").order_by("email")
+    return render(request, "numbers/list.html", context)
+
+
+@require_GET
+@staff_view("numbers.view_phonenumber", "agents.view_agent", "agents.view_accountconnection")
+@vary_on_headers("HX-Request")
+def detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    number = queries.phone_number_detail(pk=pk)
+    if number is None:
+        raise Http404("No such number.")
+    context = {"number": number, "agent": number.inbound_agent}
+    if wants_fragment(request):
+        return render(request, "numbers/_detail.html", {**context, "as_panel": True})
+    return render(request, "numbers/detail.html", context)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+CSV_HEADER = [
+    "number",
+    "label",
+    "owner",
+    "inbound_agent",
+    "agent_language",
+    "provider",
+    "telephony_connection",
+    "active",
+    "outbound_only",
+    "description",
+    "updated_at",
+    "id",
+]
+
+
+def csv_rows(queryset: Any) -> Iterator[list[str]]:
+    yield CSV_HEADER
+    for n in queryset.iterator(chunk_size=2000):
+        agent = n.inbound_agent
+        conn = n.telephony_account_connection
+        yield [
+            csv_safe(v)
+            for v in (
+                n.number,
+                n.label,
+                n.user.email,
+                agent.name if agent else "",
+                agent.language if agent else "",
+                n.telephony_provider,
+                conn.label if conn else "",
+                "yes" if n.active else "no",
+                "yes" if n.outbound_only else "no",
+                n.description,
+                n.updated_at.isoformat(),
+                n.pk,
+            )
+        ]
+
+
+@require_GET
+@staff_view("numbers.view_phonenumber")
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Every number of the current filtered, sorted view, streamed (all pages)."""
+    form = NumberFilterForm(request.GET)
+    sort, desc = form.sort
+    queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in csv_rows(queryset)), content_type="text/csv"
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="numbers-{stamp}.csv"'
+    return response

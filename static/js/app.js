@@ -1,0 +1,85 @@
+// Switchboard: keyboard shortcuts, the detail panel, and visible request errors.
+// No inline handlers anywhere: everything is bound here (CSP friendly).
+(function () {
+  "use strict";
+
+  function panel() { return document.getElementById("panel"); }
+
+  function closePanel() {
+    var p = panel();
+    if (!p || !p.firstElementChild) return false;
+    var opener = p.dataset.openerRow;
+    p.innerHTML = "";
+    if (history.state && history.state.htmx) {
+      history.back(); // the list URL the panel was opened from
+    } else {
+      history.replaceState(null, "", p.dataset.listUrl || location.pathname.replace(/[^/]+\/$/, ""));
+    }
+    var row = opener && document.getElementById(opener);
+    if (row) row.focus();
+    return true;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target.closest && target.closest("input, select, textarea, [contenteditable]");
+    if (event.key === "/" && !typing) {
+      var search = document.querySelector("[data-search]");
+      if (search) { event.preventDefault(); search.focus(); search.select(); }
+    } else if (event.key === "Escape") {
+      if (closePanel()) event.preventDefault();
+    } else if (event.key === "Enter" && target.matches && target.matches("tr[tabindex]")) {
+      var link = target.querySelector("[data-open]");
+      if (link) { event.preventDefault(); link.click(); }
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-close-panel]");
+    if (close && panel() && panel().contains(close)) {
+      event.preventDefault();
+      closePanel();
+      return;
+    }
+    var open = event.target.closest("[data-open]");
+    if (open && panel()) {
+      var row = open.closest("tr");
+      panel().dataset.openerRow = row ? row.id : "";
+      panel().dataset.listUrl = location.pathname + location.search;
+    }
+    // Removing a filter chip resets its control, so the next change does not restore it.
+    var chip = event.target.closest("[data-clear-field]");
+    if (chip) {
+      var form = document.getElementById("filters");
+      var field = form && form.elements[chip.dataset.clearField];
+      if (field) field.value = "";
+    }
+  });
+
+  // Focus the panel's heading after it opens, for keyboard and screen-reader users.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "panel") {
+      var heading = event.detail.target.querySelector("h2");
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+    }
+    hideError();
+  });
+
+  function showError(text) {
+    var banner = document.getElementById("error-banner");
+    if (!banner) return;
+    banner.textContent = text;
+    banner.hidden = false;
+  }
+  function hideError() {
+    var banner = document.getElementById("error-banner");
+    if (banner) banner.hidden = true;
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : "";
+    showError("The request failed (" + status + "). Nothing was changed; try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("The server could not be reached. Check your connection and try again.");
+  });
+})();
