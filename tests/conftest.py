@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.factories import make_user
@@ -53,3 +55,17 @@ def staff_without_permissions(db) -> User:
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness costs ~0.3 s per test user; it tests nothing here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """Under CI=true a skipped browser test is a failure: CI must really run them."""
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        os.environ.get("CI") == "true"
+        and report.skipped
+        and item.get_closest_marker("browser") is not None
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"Browser test skipped under CI=true: {report.longrepr}"

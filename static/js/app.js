@@ -56,6 +56,26 @@
     }
   });
 
+  // The filter form requests on "change"; the search box has its own debounced
+  // request that replaces the URL, so its change (on blur) must not also push one.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-search]")) event.stopPropagation();
+  }, true);
+
+  // Empty filters stay out of the URL: short, shareable, and equal to what a
+  // plain form submit of the same state would give after the server's defaults.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") return;
+    var params = event.detail.parameters;
+    var keys = params instanceof FormData ? Array.from(params.keys()) : Object.keys(params);
+    keys.forEach(function (key) {
+      var value = params instanceof FormData ? params.get(key) : params[key];
+      if (value === "" || value === null) {
+        if (params instanceof FormData) params.delete(key); else delete params[key];
+      }
+    });
+  });
+
   // Focus the panel's heading after it opens, for keyboard and screen-reader users.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "panel") {
