@@ -23,6 +23,7 @@ install: $(STAMP)
 demo: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py setup_roles
 	$(BIN)/python manage.py demo_logins
 	@echo "Serving http://127.0.0.1:8000 (Ctrl-C stops it)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000

@@ -13,6 +13,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html_join
 
+from audit.admin import AuditedAdmin
+
 from .masking import is_masked, mask_json
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 
@@ -28,7 +30,7 @@ def masked_json_display(field: str) -> Any:
     return display
 
 
-class OwnedAdmin(admin.ModelAdmin):
+class OwnedAdmin(AuditedAdmin):
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
     readonly_fields = ("id", "created_at", "updated_at")

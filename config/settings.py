@@ -53,9 +53,11 @@ INSTALLED_APPS = [
     "users",
     "agents",
     "phone_numbers",
+    "audit",
 ]
 
 MIDDLEWARE = [
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

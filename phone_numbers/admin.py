@@ -7,12 +7,15 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 
+from audit.admin import AuditedAdmin
+
 from . import phone
 from .models import PhoneNumber
+from .services import EDITABLE_FIELDS
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(admin.ModelAdmin):
+class PhoneNumberAdmin(AuditedAdmin):
     list_display = (
         "number",
         "label",
@@ -31,6 +34,25 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     readonly_fields = ("id", "version", "number_is_valid", "created_at", "updated_at")
     show_full_result_count = False
     list_per_page = 50
+
+    def get_readonly_fields(self, request: Any, obj: PhoneNumber | None = None) -> tuple[str, ...]:
+        # Number admins change what the dashboard lets them change; the rest is upstream's.
+        if request.user.is_superuser or obj is None:
+            return self.readonly_fields
+        editable = EDITABLE_FIELDS
+        return (
+            *self.readonly_fields,
+            *(
+                f.name
+                for f in PhoneNumber._meta.fields
+                if f.editable and f.name not in editable and f.name not in self.readonly_fields
+            ),
+        )
+
+    def save_model(self, request: Any, obj: PhoneNumber, form: Any, change: bool) -> None:
+        if change:
+            obj.version += 1  # an admin edit is a change like any other: stale editors conflict
+        super().save_model(request, obj, form, change)
 
     def get_search_results(
         self, request: Any, queryset: QuerySet[PhoneNumber], search_term: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents.queries import agent_for_owner
+from audit.models import Source
+from audit.services import Actor
 from core.api import RequestValidationError, validate
 from core.pagination import page_of
 from core.params import StrictCharField, list_params
@@ -101,12 +103,40 @@ def number_detail(request: Request) -> Response:
     return Response(number_json(_owned_number(request)))
 
 
+def _if_match(request: Request) -> int | None:
+    """The version an ``If-Match`` header asks for: 3, "3" or W/"3"."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ["header", "If-Match"],
+                    "msg": 'Must be a number version, e.g. "3".',
+                    "type": "int_parsing",
+                }
+            ]
+        )
+    return int(value)
+
+
 @extend_schema(
     operation_id="numbers_update",
     summary="Update one of your numbers",
-    parameters=[PhoneNumberParam],
     request=NumberUpdateBody,
-    responses={200: NumberOut, **ERRORS},
+    parameters=[
+        PhoneNumberParam,
+        OpenApiParameter(
+            "If-Match",
+            str,
+            OpenApiParameter.HEADER,
+            required=False,
+            description="The version the update is based on; a stale one answers 412.",
+        ),
+    ],
+    responses={200: NumberOut, 409: ErrorOut, 412: ErrorOut, **ERRORS},
 )
 @api_view(["POST"])
 def number_update(request: Request) -> Response:
@@ -120,8 +150,14 @@ def number_update(request: Request) -> Response:
                 [{"loc": ["body", "inbound_agent"], "msg": "Agent not found.", "type": "not_found"}]
             )
         changes["inbound_agent"] = agent
+    expected_version = _if_match(request)
     try:
-        services.phone_number_update(number=number, changes=changes)
+        services.phone_number_update(
+            number=number,
+            changes=changes,
+            actor=Actor.for_request(request, Source.API),
+            expected_version=expected_version,
+        )
     except ValidationError as exc:
         raise RequestValidationError(
             [
@@ -129,7 +165,15 @@ def number_update(request: Request) -> Response:
                 for field, messages in exc.message_dict.items()
             ]
         ) from None
-    except services.VersionConflict:
+    except services.VersionConflict as conflict:
+        if expected_version is not None:
+            return Response(
+                {
+                    "detail": f"If-Match {expected_version} is stale: the number is at version "
+                    f"{conflict.current.version}. Read it again and retry."
+                },
+                status=status.HTTP_412_PRECONDITION_FAILED,
+            )
         return Response(
             {"detail": "The number changed while it was being updated; retry."},
             status=status.HTTP_409_CONFLICT,

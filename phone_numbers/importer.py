@@ -22,6 +22,9 @@ from django.views.decorators.debug import sensitive_variables
 from agents.fields import reveal
 from agents.masking import is_masked
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
+from audit.models import Action as AuditAction
+from audit.models import Source
+from audit.services import Actor, record, record_snapshot_change, snapshot
 from users.models import User
 
 from .models import PhoneNumber
@@ -133,9 +136,9 @@ def items_of(document: Any) -> list[Any]:
     raise ImportRejected("The document is neither a page object nor an array of pages.")
 
 
-def import_items(items: Iterable[Any]) -> ImportResult:
-    """Upsert every item and its nested objects in one transaction."""
-    importer = _Importer()
+def import_items(items: Iterable[Any], *, actor: Actor | None = None) -> ImportResult:
+    """Upsert every item and its nested objects in one transaction, audited."""
+    importer = _Importer(actor or Actor.for_command("import_numbers", Source.IMPORT))
     with transaction.atomic():
         for index, item in enumerate(items):
             importer.phone_number(item, f"item {index}")
@@ -148,7 +151,8 @@ def _present(value: Any) -> bool:
 
 
 class _Importer:
-    def __init__(self) -> None:
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
         self.result = ImportResult()
         self.users: dict[uuid.UUID, User] = {}
         self.seen: dict[tuple[type[models.Model], uuid.UUID], tuple[Any, models.Model]] = {}
@@ -209,6 +213,7 @@ class _Importer:
 
         obj = model.objects.filter(pk=pk).first()
         created = obj is None
+        audited_before = None if created else snapshot(obj)
         if not created and obj.user_id != user_id:
             raise ImportRejected(
                 f"{path}.user_id: {model._meta.verbose_name} {pk} belongs to user "
@@ -240,11 +245,17 @@ class _Importer:
         label = model._meta.model_name
         if created:
             obj.save()
+            record_snapshot_change(
+                actor=self.actor, obj=obj, before=None, action=AuditAction.CREATE
+            )
             self.result.created[label] += 1
         elif before != after or credentials_changed:
             if isinstance(obj, PhoneNumber):
                 obj.version += 1
             obj.save()
+            record_snapshot_change(
+                actor=self.actor, obj=obj, before=audited_before, action=AuditAction.UPDATE
+            )
             self.result.updated[label] += 1
         else:
             self.result.unchanged[label] += 1
@@ -332,8 +343,14 @@ class _Importer:
             extra=sorted(str(a.pk) for a in actions),
         )
         wanted = {a.pk for a in actions}
-        if set(agent.actions.values_list("pk", flat=True)) != wanted:
+        current = list(agent.actions.all())
+        if {a.pk for a in current} != wanted:
             agent.actions.set(actions)
+            record(
+                actor=self.actor,
+                obj=agent,
+                changes={"actions": [sorted(map(str, current)), sorted(map(str, actions))]},
+            )
         return agent
 
     def phone_number(self, data: Any, path: str) -> PhoneNumber:

@@ -1,13 +1,14 @@
 """Every write on a phone number that carries rules.
 
-The dashboard, the API, the admin and bulk edits all write through here:
-validation, then compare-and-set on ``version`` in one transaction, so a
-writer that read an old version gets a conflict instead of silently
-overwriting someone else's change.
+The dashboard, bulk edits, the API and the admin all write through here:
+validation, then compare-and-set on ``version`` and the audit entry, in one
+transaction. A writer that read an old version gets ``VersionConflict``
+instead of silently overwriting someone else's change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,12 +16,17 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from agents.models import Agent
+from audit.models import Action
+from audit.services import Actor, display, record
+
 from .models import PhoneNumber
 
-# The fields staff and API clients may change; everything else is upstream's.
+# What staff and API clients may change; everything else is upstream's.
 EDITABLE_FIELDS = frozenset(
     {"label", "description", "inbound_agent", "outbound_only", "example_context", "active"}
 )
+BULK_LIMIT = 10_000
 
 
 class VersionConflict(Exception):
@@ -35,6 +41,7 @@ def phone_number_update(
     *,
     number: PhoneNumber,
     changes: dict[str, Any],
+    actor: Actor,
     expected_version: int | None = None,
 ) -> PhoneNumber:
     """Apply ``changes`` if the number is still at ``expected_version``.
@@ -46,7 +53,7 @@ def phone_number_update(
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
-    if "label" in changes and isinstance(changes["label"], str):
+    if isinstance(changes.get("label"), str):
         changes = {**changes, "label": changes["label"].strip()}
     expected = number.version if expected_version is None else expected_version
 
@@ -56,8 +63,9 @@ def phone_number_update(
             raise VersionConflict(PhoneNumber.objects.get(pk=number.pk))
         return number
 
-    for field, value in effective.items():
-        setattr(number, field, value)
+    before = {k: display(getattr(number, k)) for k in effective}
+    for name, value in effective.items():
+        setattr(number, name, value)
     number.full_clean(
         exclude=[f.name for f in PhoneNumber._meta.fields if f.name not in effective],
         validate_unique=False,
@@ -66,10 +74,10 @@ def phone_number_update(
 
     now = timezone.now()
     columns = {
-        PhoneNumber._meta.get_field(f).attname: getattr(
-            number, PhoneNumber._meta.get_field(f).attname
+        PhoneNumber._meta.get_field(name).attname: getattr(
+            number, PhoneNumber._meta.get_field(name).attname
         )
-        for f in effective
+        for name in effective
     }
     with transaction.atomic():
         written = PhoneNumber.objects.filter(pk=number.pk, version=expected).update(
@@ -77,6 +85,67 @@ def phone_number_update(
         )
         if not written:
             raise VersionConflict(PhoneNumber.objects.get(pk=number.pk))
+        record(
+            actor=actor,
+            obj=number,
+            changes={k: [before[k], display(getattr(number, k))] for k in effective},
+        )
     number.version = expected + 1
     number.updated_at = now
     return number
+
+
+class BulkRejected(Exception):
+    """A bulk change that would break a rule for some numbers; nothing was written."""
+
+    def __init__(self, message: str, numbers: list[str]) -> None:
+        super().__init__(message)
+        self.numbers = numbers
+
+
+def phone_numbers_assign_agent(*, numbers: Iterable[Any], agent: Agent | None, actor: Actor) -> int:
+    """Route every number to ``agent`` (or to none), all or nothing.
+
+    A number whose owner does not own the agent is named in ``BulkRejected``
+    and nothing is written. Each changed number gets its own audit entry.
+    Returns how many numbers changed.
+    """
+    with transaction.atomic():
+        locked = list(
+            PhoneNumber.objects.select_for_update()
+            .select_related("inbound_agent")
+            .filter(pk__in=[getattr(n, "pk", n) for n in numbers])
+            .order_by("number", "id")
+        )
+        if len(locked) > BULK_LIMIT:
+            raise BulkRejected(
+                f"{len(locked):,} numbers are selected; bulk changes are limited to "
+                f"{BULK_LIMIT:,} at a time. Narrow the filters.",
+                [],
+            )
+        if agent is not None:
+            foreign = [n.number for n in locked if n.user_id != agent.user_id]
+            if foreign:
+                shown = ", ".join(foreign[:20]) + (" …" if len(foreign) > 20 else "")
+                raise BulkRejected(
+                    f"{len(foreign)} of the selected numbers belong to another customer than "
+                    f"agent {agent.name}: {shown}. Nothing was changed.",
+                    foreign,
+                )
+        changed = 0
+        now = timezone.now()
+        for number in locked:
+            if number.inbound_agent_id == (agent.pk if agent else None):
+                continue
+            before = display(number.inbound_agent)
+            PhoneNumber.objects.filter(pk=number.pk).update(
+                inbound_agent=agent, version=F("version") + 1, updated_at=now
+            )
+            record(
+                actor=actor,
+                obj=number,
+                changes={"inbound_agent": [before, display(agent)]},
+                action=Action.UPDATE,
+            )
+            changed += 1
+    return changed

@@ -30,4 +30,6 @@ def test_it_prints_the_password_and_token_once(client, owner):
     second = run()
     assert password not in second and token not in second
     assert User.objects.filter(is_superuser=True).count() == 1
+    assert User.objects.filter(groups__name="Support").count() == 1
+    assert User.objects.filter(groups__name="Number admins").count() == 1
     assert ApiToken.objects.count() == 1

@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 
+from users.management.commands.setup_roles import NUMBER_ADMINS, SUPPORT, ensure_roles
 from users.models import ApiToken, User
 from users.services import api_token_create
 
@@ -23,19 +25,26 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="admin@switchboard.local")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self._staff(options["email"].lower())
+        groups = ensure_roles()
+        self._staff(options["email"].lower(), "Superuser", None)
+        self._staff("numbers@switchboard.local", NUMBER_ADMINS, groups[NUMBER_ADMINS])
+        self._staff("support@switchboard.local", SUPPORT, groups[SUPPORT])
         self._customer_token()
 
-    def _staff(self, email: str) -> None:
+    def _staff(self, email: str, role: str, group: Group | None) -> None:
         if User.objects.filter(email__iexact=email).exists():
             self.stdout.write(
-                f"Staff login: {email} (its password was printed when it was created; "
+                f"{role} login: {email} (its password was printed when it was created; "
                 f"reset it with: python manage.py changepassword {email})"
             )
             return
         password = secrets.token_urlsafe(12)
-        User.objects.create_superuser(email, password, name="Demo admin")
-        self.stdout.write(self.style.SUCCESS("Staff login (shown once, keep it):"))
+        if group is None:
+            User.objects.create_superuser(email, password, name="Demo admin")
+        else:
+            user = User.objects.create_user(email, password, name=f"Demo {role}", is_staff=True)
+            user.groups.add(group)
+        self.stdout.write(self.style.SUCCESS(f"{role} login (shown once, keep it):"))
         self.stdout.write(f"  email:    {email}\n  password: {password}")
 
     def _customer_token(self) -> None:

@@ -1,0 +1,92 @@
+"""The audit trail: one immutable entry per change, written with the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class Source(models.TextChoices):
+    DASHBOARD = "dashboard", "Dashboard"
+    BULK = "bulk", "Bulk edit"
+    ADMIN = "admin", "Admin"
+    API = "api", "API"
+    IMPORT = "import", "Import"
+    COMMAND = "command", "Management command"
+
+
+class Action(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    DELETE = "delete", "Deleted"
+
+
+class ImmutableEntry(Exception):
+    """Audit entries are never changed or deleted."""
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableEntry("Audit entries cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableEntry("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when, from where: the before and after of each field.
+
+    ``changes`` maps a field name to ``[before, after]`` as a person reads
+    them (an agent's name, not its id); credentials appear only as masked
+    previews. ``fields`` repeats the changed field names as ``,a,b,`` so that
+    "entries that changed label" is a portable LIKE query.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=255, db_index=True)
+    source = models.CharField(max_length=16, choices=Source.choices, db_index=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.UPDATE)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    object_label = models.CharField(max_length=255, blank=True)
+    changes = models.JSONField(default=dict)
+    fields = models.CharField(max_length=1024, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(
+                fields=["object_type", "object_id", "-created_at"], name="audit_object_recent"
+            ),
+            models.Index(fields=["-created_at", "-id"], name="audit_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_label}"
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableEntry("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableEntry("Audit entries cannot be deleted.")
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f for f in self.fields.split(",") if f]
