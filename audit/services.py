@@ -6,6 +6,7 @@ so a change and its entry are committed together or not at all.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,14 +76,28 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
         if f.primary_key or f.name in IGNORED_FIELDS:
             continue
         if f.name in SECRET_FIELDS:
-            preview = getattr(obj, "credentials_preview", None)
-            state[f.name] = mask_all(preview) if preview else None
+            state[f.name] = secret_state(obj, f.name)
             continue
         if f.is_relation:
             state[f.name] = display(getattr(obj, f.name)) if getattr(obj, f.attname) else None
         else:
             state[f.name] = display(getattr(obj, f.attname))
     return state
+
+
+def secret_state(obj: models.Model, name: str) -> dict[str, Any] | None:
+    """A secret as the trail may hold it: the masked preview and a fingerprint of the
+    ciphertext (new on every write), so a change shows even when the last 4 match."""
+    stored = (
+        type(obj).objects.filter(pk=obj.pk).values_list(name, flat=True).first()
+        if obj.pk is not None
+        else None
+    )
+    if stored is None:
+        return None
+    preview = getattr(obj, "credentials_preview", None) or {}
+    fingerprint = hashlib.sha256(getattr(stored, "stored", str(stored)).encode()).hexdigest()
+    return {**mask_all(preview), "_revision": fingerprint[:8]}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

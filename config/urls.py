@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("numbers/", include("phone_numbers.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("agents.urls")),
     path("v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),

@@ -24,7 +24,7 @@ from agents.masking import is_masked
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 from audit.models import Action as AuditAction
 from audit.models import Source
-from audit.services import Actor, record, record_snapshot_change, snapshot
+from audit.services import Actor, diff, record, snapshot
 from users.models import User
 
 from .models import PhoneNumber
@@ -198,6 +198,7 @@ class _Importer:
         path: str,
         links: dict[str, Any] | None = None,
         extra: Any = None,
+        actions: list[Any] | None = None,
     ) -> Any:
         """Create or update one object from its data; save only if it changed."""
         data = self._object(data, path)
@@ -243,20 +244,25 @@ class _Importer:
             raise ImportRejected(f"{where}: {' '.join(messages)}") from None
         after = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
         label = model._meta.model_name
-        if created:
-            obj.save()
-            record_snapshot_change(
-                actor=self.actor, obj=obj, before=None, action=AuditAction.CREATE
-            )
-            self.result.created[label] += 1
-        elif before != after or credentials_changed:
-            if isinstance(obj, PhoneNumber):
+        old_actions = [] if created or actions is None else list(obj.actions.all())
+        actions_changed = actions is not None and (
+            {a.pk for a in old_actions} != {a.pk for a in actions}
+        )
+        if created or before != after or credentials_changed or actions_changed:
+            if isinstance(obj, PhoneNumber) and not created:
                 obj.version += 1
             obj.save()
-            record_snapshot_change(
-                actor=self.actor, obj=obj, before=audited_before, action=AuditAction.UPDATE
+            changes = diff(audited_before or {}, snapshot(obj))
+            if actions_changed:
+                obj.actions.set(actions)
+                changes["actions"] = [sorted(map(str, old_actions)), sorted(map(str, actions))]
+            record(
+                actor=self.actor,
+                obj=obj,
+                changes=changes,
+                action=AuditAction.CREATE if created else AuditAction.UPDATE,
             )
-            self.result.updated[label] += 1
+            (self.result.created if created else self.result.updated)[label] += 1
         else:
             self.result.unchanged[label] += 1
         self.seen[(model, pk)] = (signature, obj)
@@ -335,23 +341,14 @@ class _Importer:
         for i, action in enumerate(actions):
             if action.user_id != owner_id:
                 self._same_owner(Agent(user_id=owner_id), action, f"{path}.actions[{i}]")
-        agent = self._upsert(
+        return self._upsert(
             Agent,
             data,
             path,
             links={"prompt": prompt, "webhook": webhook, "openai_account_connection": llm},
             extra=sorted(str(a.pk) for a in actions),
+            actions=actions,
         )
-        wanted = {a.pk for a in actions}
-        current = list(agent.actions.all())
-        if {a.pk for a in current} != wanted:
-            agent.actions.set(actions)
-            record(
-                actor=self.actor,
-                obj=agent,
-                changes={"actions": [sorted(map(str, current)), sorted(map(str, actions))]},
-            )
-        return agent
 
     def phone_number(self, data: Any, path: str) -> PhoneNumber:
         data = self._object(data, path)

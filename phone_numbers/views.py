@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from agents.models import Agent
+from audit.queries import history_for
 from core.access import staff_view
 from core.lists import Chip, clamp_page, sort_headers, wants_fragment
 from users.models import User
@@ -61,21 +62,29 @@ def _chips(form: NumberFilterForm) -> list[Chip]:
     return chips
 
 
+def inventory_context(request: HttpRequest, form: NumberFilterForm) -> dict[str, Any]:
+    """What the table fragment shows: used by the list and by bulk edits."""
+    sort, desc = form.sort
+    queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
+    page = clamp_page(queryset, page=form.page_number, size=form.page_size)
+    can_edit = request.user.has_perm("numbers.change_phonenumber")
+    columns = [("", ""), *COLUMNS] if can_edit else COLUMNS
+    return {
+        "form": form,
+        "page": page,
+        "headers": sort_headers(columns, sort, desc),
+        "chips": _chips(form),
+        "page_sizes": PAGE_SIZES,
+        "can_edit": can_edit,
+    }
+
+
 @require_GET
 @staff_view("numbers.view_phonenumber")
 @vary_on_headers("HX-Request")
 def inventory(request: HttpRequest) -> HttpResponse:
     form = NumberFilterForm(request.GET)
-    sort, desc = form.sort
-    queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
-    page = clamp_page(queryset, page=form.page_number, size=form.page_size)
-    context: dict[str, Any] = {
-        "form": form,
-        "page": page,
-        "headers": sort_headers(COLUMNS, sort, desc),
-        "chips": _chips(form),
-        "page_sizes": PAGE_SIZES,
-    }
+    context = inventory_context(request, form)
     if wants_fragment(request):
         return render(request, "numbers/_table.html", context)
     context["owners"] = User.objects.filter(is_staff=False).only("id", "email").order_by("email")
@@ -89,13 +98,18 @@ def detail(request: HttpRequest, pk: Any) -> HttpResponse:
     number = queries.phone_number_detail(pk=pk)
     if number is None:
         raise Http404("No such number.")
-    context = {"number": number, "agent": number.inbound_agent}
+    context = {
+        "number": number,
+        "agent": number.inbound_agent,
+        "can_edit": request.user.has_perm("numbers.change_phonenumber"),
+        "history": history_for(number),
+    }
     if wants_fragment(request):
         return render(request, "numbers/_detail.html", {**context, "as_panel": True})
     return render(request, "numbers/detail.html", context)
 
 
-class _Echo:
+class Echo:
     """A file-like object whose write returns the line, for streaming csv."""
 
     def write(self, value: str) -> str:
@@ -158,7 +172,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     form = NumberFilterForm(request.GET)
     sort, desc = form.sort
     queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in csv_rows(queryset)), content_type="text/csv"
     )

@@ -27,23 +27,24 @@ def superuser(db) -> User:
     return User.objects.create_superuser("root@switchboard.test", "pw-root-123456")
 
 
-def _staff_with(email: str, codename_prefix: str) -> User:
-    from django.contrib.auth.models import Permission
+def _staff_in(email: str, group: str) -> User:
+    from users.management.commands.setup_roles import ensure_roles
 
     user = User.objects.create_user(email, "pw-staff-123456", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label__in=["numbers", "agents", "users"],
-            codename__startswith=codename_prefix,
-        )
-    )
+    user.groups.add(ensure_roles()[group])
     return user
 
 
 @pytest.fixture
 def support(db) -> User:
     """Support staff: view permission on every model, nothing else."""
-    return _staff_with("support@switchboard.test", "view_")
+    return _staff_in("support@switchboard.test", "Support")
+
+
+@pytest.fixture
+def number_admin(db) -> User:
+    """Edits labels and inbound agents; views everything."""
+    return _staff_in("numbers@switchboard.test", "Number admins")
 
 
 @pytest.fixture

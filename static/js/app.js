@@ -27,7 +27,16 @@
       var search = document.querySelector("[data-search]");
       if (search) { event.preventDefault(); search.focus(); search.select(); }
     } else if (event.key === "Escape") {
+      var editing = target.closest && target.closest("[data-edit-form]");
+      if (editing) {  // Esc cancels an inline edit before it closes anything else
+        var cancel = editing.querySelector("[data-cancel]");
+        if (cancel) { event.preventDefault(); cancel.click(); }
+        return;
+      }
       if (closePanel()) event.preventDefault();
+    } else if (event.key === "e" && !typing && target.matches && target.matches("tr[tabindex]")) {
+      var edit = target.querySelector("[data-edit-label]");
+      if (edit) { event.preventDefault(); edit.click(); }
     } else if (event.key === "Enter" && target.matches && target.matches("tr[tabindex]")) {
       var link = target.querySelector("[data-open]");
       if (link) { event.preventDefault(); link.click(); }

@@ -107,9 +107,10 @@ def test_the_query_count_does_not_grow_with_actions(
     client.force_login(support)
     url = reverse("numbers:detail", args=[number.pk])
     client.get(url)
-    with django_assert_num_queries(6):  # session, user, 2 permissions, number graph, actions
+    # session, user, 2 permissions, number graph, actions, history
+    with django_assert_num_queries(7):
         client.get(url)
     for _ in range(5):
         number.inbound_agent.actions.add(make_action(owner))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         client.get(url)

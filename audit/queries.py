@@ -1,0 +1,98 @@
+"""Reads of the audit trail: an object's history and the filtered trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import AuditEntry
+
+HISTORY_SHOWN = 50
+
+
+def history_for(obj: models.Model, limit: int = HISTORY_SHOWN) -> list[AuditEntry]:
+    """An object's entries, newest first (index: object_type, object_id, created_at)."""
+    return list(
+        AuditEntry.objects.filter(
+            object_type=obj._meta.label_lower, object_id=str(obj.pk)
+        ).order_by("-created_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    q: str = ""
+    actor: str = ""
+    source: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    field: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def audit_trail(filters: AuditFilters) -> QuerySet[AuditEntry]:
+    queryset = AuditEntry.objects.all()
+    if filters.q:
+        queryset = queryset.filter(
+            Q(object_label__icontains=filters.q)
+            | Q(actor_label__icontains=filters.q)
+            | Q(object_id=filters.q)
+            | Q(request_id=filters.q)
+        )
+    if filters.actor:
+        queryset = queryset.filter(actor_label__icontains=filters.actor)
+    if filters.source:
+        queryset = queryset.filter(source=filters.source)
+    if filters.object_type:
+        queryset = queryset.filter(object_type=filters.object_type)
+    if filters.object_id:
+        queryset = queryset.filter(object_id=filters.object_id)
+    if filters.field:
+        queryset = queryset.filter(fields__contains=f",{filters.field},")
+    if filters.since:
+        queryset = queryset.filter(created_at__gte=_day_start(filters.since))
+    if filters.until:
+        queryset = queryset.filter(
+            created_at__lt=_day_start(filters.until) + timezone.timedelta(days=1)
+        )
+    return queryset.order_by("-created_at", "-id")
+
+
+def object_types() -> list[str]:
+    return [
+        "numbers.phonenumber",
+        "agents.agent",
+        "agents.prompt",
+        "agents.prompttemplate",
+        "agents.action",
+        "agents.webhook",
+        "agents.accountconnection",
+    ]
+
+
+def object_url(entry: AuditEntry) -> str | None:
+    """Where an entry's object lives in the dashboard (None when it has no page)."""
+    from django.urls import NoReverseMatch, reverse
+
+    names = {
+        "numbers.phonenumber": "numbers:detail",
+        "agents.agent": "agents:detail",
+        "agents.webhook": "agents:webhook",
+        "agents.accountconnection": "agents:connection",
+    }
+    name = names.get(entry.object_type)
+    if name is None or entry.action == "delete":
+        return None
+    try:
+        return reverse(name, args=[entry.object_id])
+    except NoReverseMatch:
+        return None

@@ -1,0 +1,74 @@
+"""/audit/: the whole trail, filtered, searchable, exportable. Read-only."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from core.access import staff_view
+from core.lists import clamp_page, wants_fragment
+from phone_numbers.forms import PAGE_SIZES
+from phone_numbers.views import Echo, csv_safe
+
+from .forms import AuditFilterForm
+from .queries import audit_trail, object_url
+
+
+@require_GET
+@staff_view("audit.view_auditentry")
+@vary_on_headers("HX-Request")
+def audit_list(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET)
+    page = clamp_page(audit_trail(form.filters()), page=form.page_number, size=form.page_size)
+    rows = [(entry, object_url(entry)) for entry in page.items]
+    context = {"form": form, "page": page, "rows": rows, "page_sizes": PAGE_SIZES}
+    if wants_fragment(request):
+        return render(request, "audit/_table.html", context)
+    return render(request, "audit/list.html", context)
+
+
+@require_GET
+@staff_view("audit.view_auditentry")
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    form = AuditFilterForm(request.GET)
+    entries = audit_trail(form.filters())
+
+    def rows():
+        yield [
+            "created_at",
+            "actor",
+            "source",
+            "request_id",
+            "action",
+            "object_type",
+            "object_id",
+            "object",
+            "changes",
+        ]
+        for e in entries.iterator(chunk_size=2000):
+            yield [
+                csv_safe(v)
+                for v in (
+                    e.created_at.isoformat(),
+                    e.actor_label,
+                    e.source,
+                    e.request_id,
+                    e.action,
+                    e.object_type,
+                    e.object_id,
+                    e.object_label,
+                    json.dumps(e.changes, ensure_ascii=False, sort_keys=True),
+                )
+            ]
+
+    writer = csv.writer(Echo())
+    response = StreamingHttpResponse((writer.writerow(r) for r in rows()), content_type="text/csv")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    return response
