@@ -112,7 +112,7 @@ def phone_numbers_assign_agent(*, numbers: Iterable[Any], agent: Agent | None, a
     """
     with transaction.atomic():
         locked = list(
-            PhoneNumber.objects.select_for_update()
+            PhoneNumber.objects.select_for_update(of=("self",))
             .select_related("inbound_agent")
             .filter(pk__in=[getattr(n, "pk", n) for n in numbers])
             .order_by("number", "id")
