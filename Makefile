@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint format check bench clean
+.PHONY: install demo serve test lint format check check-deploy bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ format: $(STAMP)
 # Models and migrations agree (CI runs this).
 check: $(STAMP)
 	SECRET_KEY=$${SECRET_KEY:-check-only} $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Production settings pass Django's deployment checklist (CI runs this).
+check-deploy: $(STAMP)
+	env DEBUG=false SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') \
+	    ALLOWED_HOSTS=switchboard.example.com \
+	    CREDENTIAL_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	    $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

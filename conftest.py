@@ -9,4 +9,6 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+# The test client and live server speak plain HTTP.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("CREDENTIAL_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")

@@ -85,6 +85,14 @@
     });
   });
 
+  // Mark content htmx has finished processing (its triggers are bound), so that
+  // scripted users - the browser tests - can wait for it without evaluating JS.
+  document.addEventListener("htmx:load", function (event) {
+    if (event.detail.elt && event.detail.elt.setAttribute) {
+      event.detail.elt.setAttribute("data-htmx-ready", "");
+    }
+  });
+
   // Focus the panel's heading after it opens, for keyboard and screen-reader users.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "panel") {

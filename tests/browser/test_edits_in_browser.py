@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from phone_numbers.models import PhoneNumber
 from tests.factories import make_agent, make_number
@@ -40,17 +41,20 @@ def signed_in(browser, live_server, email):
 
 
 def htmx_ready(page, selector: str):
-    """The element, once htmx has bound its triggers (typing earlier would be lost)."""
-    page.wait_for_function(
-        "s => { const el = document.querySelector(s); return !!(el && el['htmx-internal-data']); }",
-        arg=selector,
-    )
+    """Swapped-in content, once htmx has bound its triggers (typing earlier is lost).
+
+    app.js marks it with data-htmx-ready on htmx:load; waiting on a selector
+    needs no eval, which the Content-Security-Policy forbids.
+    """
+    page.wait_for_selector(selector)
     return page.locator(selector)
 
 
 def edit_label(page, number):
     row(page, number).locator("[data-edit-label]").click()
-    return htmx_ready(page, f"#row-{number.pk} form[data-edit-form]").locator("input[name=label]")
+    return htmx_ready(page, f"#row-{number.pk}[data-htmx-ready] form[data-edit-form]").locator(
+        "input[name=label]"
+    )
 
 
 def row(page, number):
@@ -72,7 +76,9 @@ def test_escape_cancels_an_edit(browser, live_server, setup):
     page = signed_in(browser, live_server, "editor@switchboard.test")
     row(page, setup).focus()
     page.keyboard.press("e")  # e on a focused row edits its label
-    field = htmx_ready(page, f"#row-{setup.pk} form[data-edit-form]").locator("input[name=label]")
+    field = htmx_ready(page, f"#row-{setup.pk}[data-htmx-ready] form[data-edit-form]").locator(
+        "input[name=label]"
+    )
     field.fill("Not saved")
     field.press("Escape")
     page.wait_for_selector(f"#row-{setup.pk} [data-edit-label]")
@@ -82,12 +88,12 @@ def test_escape_cancels_an_edit(browser, live_server, setup):
 def test_pick_an_agent_in_the_detail_panel_and_the_row_follows(browser, live_server, setup):
     page = signed_in(browser, live_server, "editor@switchboard.test")
     row(page, setup).locator("a[data-open]").click()
-    htmx_ready(page, f"#panel-agent-{setup.pk} a.edit")
+    htmx_ready(page, f"#panel [data-detail][data-htmx-ready] #panel-agent-{setup.pk} a.edit")
     page.locator(f"#panel-agent-{setup.pk} a.edit").click()
-    htmx_ready(page, f"#panel-agent-{setup.pk} input[name=agent_q]").fill("night")
-    page.wait_for_function(
-        f"document.querySelectorAll('#panel-agent-{setup.pk} select option').length === 2"
+    htmx_ready(page, f"#panel-agent-{setup.pk} form[data-htmx-ready] input[name=agent_q]").fill(
+        "night"
     )
+    expect(page.locator(f"#panel-agent-{setup.pk} select option")).to_have_count(2)
     page.locator(f"#panel-agent-{setup.pk} select").select_option(label="Night Line (en)")
     page.locator(f"#panel-agent-{setup.pk} button[type=submit]").click()
     page.wait_for_selector(f"#panel-agent-{setup.pk} a:has-text('Night Line')")

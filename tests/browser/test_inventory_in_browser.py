@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from agents.masking import DOTS
 from tests.factories import make_agent, make_connection, make_number
@@ -59,7 +60,7 @@ def test_sign_in_search_reload_and_back(page, inventory):
 
     page.fill("input[name=q]", "(212) 555")
     page.wait_for_url(re.compile(r"q=(\(|%28)212"))
-    page.wait_for_function("document.querySelectorAll('table[data-rows] tbody tr').length === 5")
+    expect(page.locator("table[data-rows] tbody tr")).to_have_count(5)
     assert all(r.startswith("+1 212") for r in rows(page))
 
     page.reload()
@@ -70,7 +71,7 @@ def test_sign_in_search_reload_and_back(page, inventory):
     # back is the state before the provider filter: the unfiltered list.
     page.go_back()
     page.wait_for_url(re.compile(r"/numbers/$"))
-    page.wait_for_function("document.querySelectorAll('table[data-rows] tbody tr').length === 25")
+    expect(page.locator("table[data-rows] tbody tr")).to_have_count(25)
     assert page.input_value("input[name=q]") == ""
     assert page.input_value("select[name=provider]") == ""
 
@@ -81,10 +82,7 @@ def test_sort_and_change_page(page, inventory):
     page.wait_for_url(re.compile(r"sort=label"))
     page.click("th a.sort:has-text('Label')")
     page.wait_for_url(re.compile(r"sort=-label"))
-    page.wait_for_function(
-        "document.querySelector('table[data-rows] tbody tr td.label').innerText"
-        ".startsWith('Globex 4')"
-    )
+    expect(page.locator("table[data-rows] tbody tr td.label").first).to_contain_text("Globex 4")
     page.click("a[rel=next]")
     page.wait_for_url(re.compile(r"page=2"))
     page.wait_for_selector("text=Page 2 of 2")
@@ -120,7 +118,7 @@ def test_export_csv_downloads_the_filtered_view(page, inventory):
     sign_in(page)
     page.fill("input[name=q]", "globex")
     page.wait_for_url(re.compile(r"q=globex"))
-    page.wait_for_function("document.querySelectorAll('table[data-rows] tbody tr').length === 5")
+    expect(page.locator("table[data-rows] tbody tr")).to_have_count(5)
     with page.expect_download() as download_info:
         page.click("a.export")
     text = Path(download_info.value.path()).read_text(encoding="utf-8")

@@ -1,0 +1,60 @@
+"""``manage.py rotate_encryption_keys``: re-encrypt every credential under the newest key.
+
+Steps: put a new key first in CREDENTIAL_KEYS (keep the old ones after it),
+deploy, run this command, then remove the old keys. Values are decrypted and
+re-encrypted in batches, each batch in its own transaction; the command can
+be run again safely (values already under the newest key are skipped).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+
+from agents import crypto
+from agents.fields import SealedCredentials
+from agents.models import AccountConnection
+
+
+def key_counts() -> Counter[str]:
+    counts: Counter[str] = Counter()
+    stored = AccountConnection.objects.exclude(credentials__isnull=True).values_list(
+        "credentials", flat=True
+    )
+    for sealed in stored.iterator(chunk_size=2000):
+        counts[sealed.key_id] += 1
+    return counts
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every account-connection credential under the newest CREDENTIAL_KEYS key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch-size", type=int, default=500)
+
+    @sensitive_variables()
+    def handle(self, *args: Any, **options: Any) -> None:
+        newest = crypto.keyring().newest_id
+        before = key_counts()
+        self.stdout.write(f"Before: {dict(before) or 'no credentials'} (newest key {newest})")
+        rotated, last_pk = 0, None
+        while True:
+            batch = AccountConnection.objects.exclude(credentials__isnull=True).order_by("pk")
+            if last_pk is not None:
+                batch = batch.filter(pk__gt=last_pk)
+            rows = list(batch.values_list("pk", "credentials")[: options["batch_size"]])
+            if not rows:
+                break
+            with transaction.atomic():
+                for pk, sealed in rows:
+                    if sealed.key_id != newest:
+                        fresh = SealedCredentials(crypto.reencrypt(sealed.stored))
+                        AccountConnection.objects.filter(pk=pk).update(credentials=fresh)
+                        rotated += 1
+            last_pk = rows[-1][0]
+        after = key_counts()
+        self.stdout.write(f"Re-encrypted {rotated}. After: {dict(after) or 'no credentials'}")

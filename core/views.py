@@ -1,0 +1,95 @@
+"""Health check and error pages (HTML in the app's look, JSON under /v1/)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+log = logging.getLogger("switchboard.errors")
+RETRY_AFTER_SECONDS = 5
+MESSAGES = {
+    400: "Bad request.",
+    403: "You may not do this.",
+    404: "Not found.",
+    500: "Something went wrong on our side.",
+    503: "The service is briefly unavailable; try again in a few seconds.",
+}
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers: 200 when the database answers, 503 when it does not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        connection.close_if_unusable_or_obsolete()
+        response = JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _error(request: HttpRequest, status: int, detail: str | None = None) -> HttpResponse:
+    """The error in the caller's language: JSON for the API, the app's page otherwise.
+
+    Rendered without touching the database (it may be the thing that failed):
+    no context processors, only the request id.
+    """
+    request_id = getattr(request, "request_id", "")
+    if request.path.startswith("/v1/"):
+        response: HttpResponse = JsonResponse(
+            {"detail": detail or MESSAGES[status], "request_id": request_id}, status=status
+        )
+    else:
+        body = loader.get_template("error.html").render(
+            {
+                "status": status,
+                "message": detail or MESSAGES[status],
+                "request_id": request_id,
+            }
+        )
+        response = HttpResponse(body, status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    return _error(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    if request.path.startswith("/v1/"):
+        return _error(request, 403)
+    body = loader.get_template("403.html").render(
+        {"exception": str(exception) if exception else "", "request": request}, request
+    )
+    return HttpResponse(body, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    return _error(request, 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A database that cannot be reached is a 503 with Retry-After, not a 500."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        log.warning(
+            "database unavailable request_id=%s: %s",
+            getattr(request, "request_id", "-"),
+            exc.__class__.__name__,
+        )
+        connection.close_if_unusable_or_obsolete()
+        return _error(request, 503)
+    return _error(request, 500)
