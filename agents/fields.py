@@ -111,3 +111,63 @@ class HttpUrlField(models.URLField):
     def formfield(self, **kwargs: Any) -> Any:
         kwargs.setdefault("assume_scheme", "https")
         return super().formfield(**kwargs)
+
+
+SEALED = "__sealed__"
+
+
+def is_envelope(value: Any) -> bool:
+    return isinstance(value, dict) and SEALED in value
+
+
+@sensitive_variables("value")
+def seal_secrets(value: Any) -> Any:
+    """Encrypt every value under a secret-named key (api_key, token...) in a JSON tree.
+
+    Each becomes ``{"__sealed__": "v1:<kid>:<token>", "preview": "••••••••abcd"}``:
+    the ciphertext for code that must use it, the masked preview for people.
+    """
+    from .masking import is_secret_key, mask_all
+
+    if isinstance(value, dict):
+        if is_envelope(value):
+            return value
+        return {
+            k: (
+                v
+                if is_envelope(v) or v is None
+                else {SEALED: crypto.encrypt_json(v), "preview": mask_all(v)}
+            )
+            if is_secret_key(k)
+            else seal_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [seal_secrets(v) for v in value]
+    return value
+
+
+@sensitive_variables()
+def reveal_secrets(value: Any) -> Any:
+    """The plaintext tree (for code that must use the secrets, and for comparisons)."""
+    if is_envelope(value):
+        return crypto.decrypt_json(value[SEALED])
+    if isinstance(value, dict):
+        return {k: reveal_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal_secrets(v) for v in value]
+    return value
+
+
+class SecretSealingJSONField(models.JSONField):
+    """A JSON field whose secret-named values are encrypted at rest (see seal_secrets)."""
+
+    def get_prep_value(self, value: Any) -> Any:
+        return super().get_prep_value(seal_secrets(value))
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        # Keep the instance in its stored (sealed) form, so what code reads after
+        # a save is what it would read from the database.
+        value = seal_secrets(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value

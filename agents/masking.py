@@ -72,6 +72,13 @@ def mask_all(value: Any) -> Any:
     return mask_secret(value)
 
 
+def _masked_secret(value: Any) -> Any:
+    # A value sealed at rest carries its own masked preview (agents.fields).
+    if isinstance(value, Mapping) and "__sealed__" in value:
+        return value.get("preview")
+    return mask_all(value)
+
+
 def mask_json(value: Any) -> Any:
     """Mask the values under secret-named keys anywhere in a JSON structure.
 
@@ -80,7 +87,8 @@ def mask_json(value: Any) -> Any:
     """
     if isinstance(value, Mapping):
         return {
-            str(k): (mask_all(v) if is_secret_key(k) else mask_json(v)) for k, v in value.items()
+            str(k): _masked_secret(v) if is_secret_key(k) else mask_json(v)
+            for k, v in value.items()
         }
     if isinstance(value, list | tuple):
         return [mask_json(v) for v in value]

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from .fields import EncryptedJSONField, HttpUrlField, reveal
+from .fields import EncryptedJSONField, HttpUrlField, SecretSealingJSONField, reveal
 from .masking import mask_all
 from .validators import (
     ChoiceListValidator,
@@ -204,8 +204,10 @@ class Action(OwnedModel):
     type = models.CharField(max_length=32, choices=ActionType.choices)
     label = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
-    config = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
-    action_trigger = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
+    config = SecretSealingJSONField(default=dict, blank=True, validators=[validate_json_object])
+    action_trigger = SecretSealingJSONField(
+        default=dict, blank=True, validators=[validate_json_object]
+    )
 
     class Meta:
         ordering = ["label", "id"]
@@ -295,7 +297,7 @@ class Agent(OwnedModel):
     )
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     actions = models.ManyToManyField(Action, blank=True, related_name="agents")
-    voice = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
+    voice = SecretSealingJSONField(default=dict, blank=True, validators=[validate_json_object])
     initial_message = models.TextField(blank=True)
     webhook = models.ForeignKey(
         Webhook, on_delete=models.SET_NULL, null=True, blank=True, related_name="agents"
@@ -327,7 +329,9 @@ class Agent(OwnedModel):
         related_name="llm_agents",
     )
     run_do_not_call_detection = models.BooleanField(default=False)
-    llm_fallback = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
+    llm_fallback = SecretSealingJSONField(
+        default=dict, blank=True, validators=[validate_json_object]
+    )
     deepgram_keywords = models.JSONField(
         default=dict, blank=True, validators=[validate_deepgram_keywords]
     )
@@ -338,7 +342,9 @@ class Agent(OwnedModel):
     model = models.CharField(max_length=255, blank=True)
     label = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
-    transcriber = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
+    transcriber = SecretSealingJSONField(
+        default=dict, blank=True, validators=[validate_json_object]
+    )
     call_duration_sec = models.PositiveIntegerField(null=True, blank=True)
     max_idle_check_count = models.PositiveIntegerField(null=True, blank=True)
 

@@ -29,6 +29,25 @@ SAME_OWNER_LINKS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def drop_sqlite_triggers(using: str = "default", **kwargs: object) -> None:
+    """Drop the same-owner triggers before migrating (a pre_migrate handler).
+
+    When a migration rebuilds a table on SQLite (most AlterFields do), SQLite
+    re-parses every trigger that names it, including ours on *other* tables,
+    and the rename half of the rebuild fails ("no such table"). They are
+    recreated by ensure_sqlite_triggers once migrate is done.
+    """
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for table, column, target in SAME_OWNER_LINKS:
+            for sql in EnforceSameOwner(table, column, target)._backwards_sql("sqlite"):
+                cursor.execute(sql)
+
+
 def ensure_sqlite_triggers(using: str = "default", **kwargs: object) -> None:
     """Recreate missing same-owner triggers on SQLite (a post_migrate handler)."""
     from django.db import connections

@@ -39,6 +39,8 @@ def validate_string_list(value: Any) -> None:
 def validate_string_map(value: Any) -> None:
     validate_json_object(value)
     for key, item in value.items():
+        if isinstance(item, dict) and "__sealed__" in item:
+            continue  # a secret, encrypted at rest (agents.fields.seal_secrets)
         if not isinstance(item, str):
             raise ValidationError(
                 "Value of %(key)s must be a string.", code="string_map", params={"key": key}

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import models
 
-from agents.masking import mask_all
+from agents.masking import mask_all, mask_json
 
 from .models import Action, AuditEntry, Source
 
@@ -77,6 +77,9 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
             continue
         if f.name in SECRET_FIELDS:
             state[f.name] = secret_state(obj, f.name)
+            continue
+        if isinstance(f, models.JSONField):
+            state[f.name] = mask_json(getattr(obj, f.attname))
             continue
         if f.is_relation:
             state[f.name] = display(getattr(obj, f.name)) if getattr(obj, f.attname) else None

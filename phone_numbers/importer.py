@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.views.decorators.debug import sensitive_variables
 
-from agents.fields import reveal
+from agents.fields import SecretSealingJSONField, reveal, reveal_secrets
 from agents.masking import is_masked
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 from audit.models import Action as AuditAction
@@ -145,6 +145,11 @@ def import_items(items: Iterable[Any], *, actor: Actor | None = None) -> ImportR
     return importer.result
 
 
+def _comparable(field: models.Field, value: Any) -> Any:
+    """Sealed JSON compares by its plaintext: re-sealing gives new ciphertext each time."""
+    return reveal_secrets(value) if isinstance(field, SecretSealingJSONField) else value
+
+
 def _present(value: Any) -> bool:
     """Upstream sends an empty object for an absent link."""
     return value is not None and value != {}
@@ -222,7 +227,9 @@ class _Importer:
             )
         if created:
             obj = model(pk=pk)
-        before = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
+        before = {
+            f.attname: _comparable(f, getattr(obj, f.attname)) for f in model._meta.concrete_fields
+        }
         obj.user = self._user(user_id)
         for name in SCALAR_FIELDS[model]:
             if name in data:
@@ -242,7 +249,9 @@ class _Importer:
             name, messages = next(iter(exc.message_dict.items()))
             where = f"{path}.{name}" if name != "__all__" else path
             raise ImportRejected(f"{where}: {' '.join(messages)}") from None
-        after = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
+        after = {
+            f.attname: _comparable(f, getattr(obj, f.attname)) for f in model._meta.concrete_fields
+        }
         label = model._meta.model_name
         old_actions = [] if created or actions is None else list(obj.actions.all())
         actions_changed = actions is not None and (

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
+from agents.fields import SecretSealingJSONField
 from agents.models import AccountConnection, Agent, ConnectionType
 from agents.validators import validate_e164, validate_string_map
 
@@ -61,7 +62,9 @@ class PhoneNumber(models.Model):
         Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="phone_numbers"
     )
     outbound_only = models.BooleanField(default=False)
-    example_context = models.JSONField(default=dict, blank=True, validators=[validate_string_map])
+    example_context = SecretSealingJSONField(
+        default=dict, blank=True, validators=[validate_string_map]
+    )
     telephony_provider = models.CharField(max_length=16, choices=TelephonyProvider.choices)
     telephony_account_connection = models.ForeignKey(
         AccountConnection,

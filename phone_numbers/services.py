@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from agents.fields import reveal_secrets, seal_secrets
+from agents.masking import mask_json
 from agents.models import Agent
 from audit.models import Action
 from audit.services import Actor, display, record
@@ -27,6 +29,11 @@ EDITABLE_FIELDS = frozenset(
     {"label", "description", "inbound_agent", "outbound_only", "example_context", "active"}
 )
 BULK_LIMIT = 10_000
+
+
+def _audited(value: Any) -> Any:
+    """A value as the trail shows it: names for links, secrets in JSON masked."""
+    return mask_json(seal_secrets(value)) if isinstance(value, dict) else display(value)
 
 
 class VersionConflict(Exception):
@@ -57,13 +64,13 @@ def phone_number_update(
         changes = {**changes, "label": changes["label"].strip()}
     expected = number.version if expected_version is None else expected_version
 
-    effective = {k: v for k, v in changes.items() if getattr(number, k) != v}
+    effective = {k: v for k, v in changes.items() if reveal_secrets(getattr(number, k)) != v}
     if not effective:
         if expected != number.version:
             raise VersionConflict(PhoneNumber.objects.get(pk=number.pk))
         return number
 
-    before = {k: display(getattr(number, k)) for k in effective}
+    before = {k: _audited(getattr(number, k)) for k in effective}
     for name, value in effective.items():
         setattr(number, name, value)
     number.full_clean(
@@ -88,7 +95,7 @@ def phone_number_update(
         record(
             actor=actor,
             obj=number,
-            changes={k: [before[k], display(getattr(number, k))] for k in effective},
+            changes={k: [before[k], _audited(getattr(number, k))] for k in effective},
         )
     number.version = expected + 1
     number.updated_at = now

@@ -1,0 +1,200 @@
+"""No credential ever leaves the server: every page, API answer, log line and table row.
+
+Canaries are unique alphanumeric secrets planted in every secret-bearing field
+(16 connection types, voice/transcriber/fallback/action JSON, an API token).
+Alphanumeric, so HTML-, JSON- and URL-escaping leave them unchanged: one
+search covers every encoding. A leak is any 8-character piece of a secret
+beyond its visible last 4 characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from agents.models import ConnectionType
+from audit.services import Actor
+from phone_numbers import services
+from tests.factories import (
+    make_action,
+    make_agent,
+    make_connection,
+    make_number,
+    make_prompt,
+    make_template,
+    make_webhook,
+)
+from tests.security.crawl import routes
+from users.management.commands.setup_roles import ensure_roles
+from users.models import User
+from users.services import api_token_create
+
+pytestmark = pytest.mark.django_db
+
+WINDOW = 8
+
+
+def canary() -> str:
+    return "cnry" + secrets.token_hex(14)
+
+
+class Canaries:
+    def __init__(self) -> None:
+        self.secrets: list[str] = []
+        self.grams: set[str] = set()
+
+    def add(self, value: str, visible_tail: int = 4) -> str:
+        hidden = value[:-visible_tail]
+        self.secrets.append(value)
+        self.grams.update(hidden[i : i + WINDOW] for i in range(len(hidden) - WINDOW + 1))
+        return value
+
+    def leaks(self, text: str) -> set[str]:
+        grams = self.grams
+        return {text[i : i + WINDOW] for i in range(len(text) - WINDOW + 1)} & grams
+
+
+@pytest.fixture
+def planted(db):
+    c = Canaries()
+    owner = User.objects.create_user("ops@acme.example")
+    other = User.objects.create_user("ops@globex.example")
+    conns = {}
+    for kind in ConnectionType:
+        conns[kind] = make_connection(
+            owner,
+            type=kind,
+            label=f"{kind.label} account",
+            credentials={
+                "api_key": c.add(canary()),
+                "secret": c.add(canary()),
+                "region": "eu-west-1",
+            },
+        )
+    webhook = make_webhook(owner)
+    agent = make_agent(
+        owner,
+        name="Canary Desk",
+        webhook=webhook,
+        prompt=make_prompt(owner, prompt_template=make_template(owner)),
+        openai_account_connection=conns[ConnectionType.OPENAI],
+        voice={"provider": "elevenlabs", "api_key": c.add(canary())},
+        transcriber={"provider": "deepgram", "token": c.add(canary())},
+        llm_fallback={"provider": "openai", "apiKey": c.add(canary())},
+    )
+    agent.actions.add(
+        make_action(
+            owner,
+            config={"signing_secret": c.add(canary())},
+            action_trigger={"password": c.add(canary())},
+        )
+    )
+    number = make_number(
+        owner,
+        "+14155550123",
+        inbound_agent=agent,
+        telephony_account_connection=conns[ConnectionType.TWILIO],
+        example_context={"crm_token": c.add(canary())},
+    )
+    make_number(other, "+14155550199")
+    # Audited changes of secret-bearing objects, so the trail is crawled too.
+    services.phone_number_update(
+        number=number, changes={"label": "Canary line"}, actor=Actor("setup", "dashboard")
+    )
+    tokens = {}
+    for user in (owner, other):
+        _api_token, token = api_token_create(user=user, name="canary")
+        c.add(token.rsplit("_", 1)[1])  # the secret part; sb_<prefix>_ is public
+        tokens[user.email] = token
+    groups = ensure_roles()
+    staff = {"superuser": User.objects.create_superuser("root@x.test", "pw-root-123456")}
+    for role, group in (("support", "Support"), ("number_admin", "Number admins")):
+        user = User.objects.create_user(f"{role}@x.test", "pw-123456789", is_staff=True)
+        user.groups.add(groups[group])
+        staff[role] = user
+    Client().post("/login/", {"username": "root@x.test", "password": "wrong"})  # axes rows
+    objects = {
+        "numbers": number,
+        "agents:detail": agent,
+        "agents:webhook": webhook,
+        "agents:connection": conns[ConnectionType.TWILIO],
+    }
+    return c, staff, tokens, objects, number
+
+
+def body_of(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+def test_no_page_api_answer_log_or_table_holds_a_secret(planted, caplog):
+    c, staff, tokens, objects, number = planted
+    checked = 0
+    with caplog.at_level(logging.DEBUG):
+        for role, user in staff.items():
+            client = Client(raise_request_exception=False)
+            client.force_login(user)
+            for route in routes(objects):
+                if route.name in ("logout", "admin:logout"):
+                    continue
+                for path in (route.url, route.url + "?q=cnry&sort=-label&size=100"):
+                    response = client.get(path, HTTP_HX_REQUEST="true")
+                    assert not c.leaks(body_of(response)), (role, path)
+                    checked += 1
+                response = client.get(route.url)
+                assert not c.leaks(body_of(response)), (role, route.url)
+        for token in tokens.values():
+            api = Client(raise_request_exception=False)
+            auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+            for path in (
+                "/v1/numbers/list?size=100",
+                "/v1/numbers?phone_number=%2B14155550123",
+                "/v1/agents/list?size=100",
+                f"/v1/agents?id={objects['agents:detail'].pk}",
+                "/v1/openapi.json",
+                "/v1/docs",
+                "/v1/nope",
+            ):
+                assert not c.leaks(body_of(api.get(path, **auth))), path
+                checked += 1
+            response = api.post(
+                "/v1/numbers/update?phone_number=%2B14155550123",
+                '{"label": "x", "example_context": {"k": "v"}}',
+                content_type="application/json",
+                **auth,
+            )
+            assert not c.leaks(body_of(response))
+        anonymous = Client(raise_request_exception=False)
+        for path in ("/login/", "/numbers/", "/nope/", "/healthz", "/v1/numbers/list"):
+            assert not c.leaks(body_of(anonymous.get(path)))
+        customer = Client(raise_request_exception=False)
+        customer.force_login(number.user)
+        assert not c.leaks(body_of(customer.get("/numbers/")))  # the 403 page
+    assert checked > 100
+
+    log_text = caplog.text + "\n".join(str(r.__dict__) for r in caplog.records)
+    assert not c.leaks(log_text), "a secret reached the logs"
+
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
+            assert not c.leaks(repr(cursor.fetchall())), f"plaintext secret in table {table}"
+
+
+def test_a_500_page_never_shows_the_exception(planted, monkeypatch):
+    c, staff, _tokens, _objects, _number = planted
+    secret = c.secrets[0]
+
+    def explode(*args, **kwargs):
+        raise RuntimeError(f"failed with credentials {secret}")
+
+    monkeypatch.setattr("phone_numbers.views.queries.inventory", explode)
+    client = Client(raise_request_exception=False)
+    client.force_login(staff["superuser"])
+    response = client.get("/numbers/")
+    assert response.status_code == 500 and not c.leaks(body_of(response))
