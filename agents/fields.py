@@ -171,3 +171,37 @@ class SecretSealingJSONField(models.JSONField):
         value = seal_secrets(getattr(model_instance, self.attname))
         setattr(model_instance, self.attname, value)
         return value
+
+
+def reseal(value: Any, newest_key_id: str) -> tuple[Any, int]:
+    """Re-encrypt sealed values not under the newest key; return the tree and a count."""
+    if is_envelope(value):
+        if crypto.stored_key_id(value[SEALED]) == newest_key_id:
+            return value, 0
+        return {**value, SEALED: crypto.reencrypt(value[SEALED])}, 1
+    if isinstance(value, dict):
+        total, out = 0, {}
+        for k, v in value.items():
+            out[k], n = reseal(v, newest_key_id)
+            total += n
+        return out, total
+    if isinstance(value, list):
+        total, items = 0, []
+        for v in value:
+            item, n = reseal(v, newest_key_id)
+            items.append(item)
+            total += n
+        return items, total
+    return value, 0
+
+
+def sealed_json_fields() -> list[tuple[type[models.Model], str]]:
+    """Every (model, field) that seals secrets in JSON, across the project."""
+    from django.apps import apps
+
+    return [
+        (model, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, SecretSealingJSONField)
+    ]

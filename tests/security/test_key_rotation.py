@@ -9,8 +9,9 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 
 from agents import crypto
+from agents.fields import reveal_secrets
 from agents.models import AccountConnection
-from tests.factories import make_connection
+from tests.factories import make_agent, make_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +21,7 @@ def test_rotation_moves_every_value_to_the_newest_key(owner, settings):
     values = [{"twilio_auth_token": f"token-{i}-" + "x" * 20} for i in range(7)]
     for v in values:
         make_connection(owner, credentials=v)
+    agent = make_agent(owner, voice={"provider": "elevenlabs", "api_key": "el-" + "v" * 30})
     new_key = Fernet.generate_key().decode()
     settings.CREDENTIAL_KEYS = [new_key, old_key]
 
@@ -28,8 +30,11 @@ def test_rotation_moves_every_value_to_the_newest_key(owner, settings):
     report = out.getvalue()
     assert f"'{crypto.key_id(old_key)}': 7" in report  # before
     assert "Re-encrypted 7" in report and f"'{crypto.key_id(new_key)}': 7" in report
+    assert "Re-encrypted 1 secret(s) in JSON settings" in report
 
     settings.CREDENTIAL_KEYS = [new_key]  # the old key is gone
+    agent.refresh_from_db()
+    assert reveal_secrets(agent.voice)["api_key"] == "el-" + "v" * 30
     revealed = sorted(
         (c.reveal_credentials() for c in AccountConnection.objects.all()),
         key=lambda d: d["twilio_auth_token"],

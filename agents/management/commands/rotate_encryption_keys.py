@@ -1,6 +1,7 @@
 """``manage.py rotate_encryption_keys``: re-encrypt every credential under the newest key.
 
-Steps: put a new key first in CREDENTIAL_KEYS (keep the old ones after it),
+Covers credentials and the secrets sealed inside JSON settings. Steps: put a
+new key first in CREDENTIAL_KEYS (keep the old ones after it),
 deploy, run this command, then remove the old keys. Values are decrypted and
 re-encrypted in batches, each batch in its own transaction; the command can
 be run again safely (values already under the newest key are skipped).
@@ -16,7 +17,7 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from agents import crypto
-from agents.fields import SealedCredentials
+from agents.fields import SealedCredentials, reseal, sealed_json_fields
 from agents.models import AccountConnection
 
 
@@ -58,3 +59,18 @@ class Command(BaseCommand):
             last_pk = rows[-1][0]
         after = key_counts()
         self.stdout.write(f"Re-encrypted {rotated}. After: {dict(after) or 'no credentials'}")
+        sealed = self._reseal_json(newest, options["batch_size"])
+        self.stdout.write(f"Re-encrypted {sealed} secret(s) in JSON settings.")
+
+    def _reseal_json(self, newest: str, batch_size: int) -> int:
+        """Secrets sealed inside JSON settings (voice api_key, action signing secret...)."""
+        total = 0
+        for model, name in sealed_json_fields():
+            rows = model.objects.exclude(**{name: {}}).values_list("pk", name).order_by("pk")
+            for pk, value in rows.iterator(chunk_size=batch_size):
+                fresh, count = reseal(value, newest)
+                if count:
+                    # update() writes the envelopes as they are: already sealed.
+                    model.objects.filter(pk=pk).update(**{name: fresh})
+                    total += count
+        return total

@@ -1,0 +1,193 @@
+"""Who gets what: every dashboard and admin URL x every kind of user, GET and POST."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.test import Client, RequestFactory
+
+from tests.factories import (
+    make_action,
+    make_agent,
+    make_connection,
+    make_number,
+    make_prompt,
+    make_template,
+    make_webhook,
+)
+from tests.security.crawl import routes
+from users.management.commands.setup_roles import ensure_roles
+from users.models import User
+from users.services import api_token_create
+
+pytestmark = pytest.mark.django_db
+
+READ = {
+    "numbers:list",
+    "numbers:detail",
+    "numbers:export",
+    "numbers:show_label",
+    "numbers:show_agent",
+    "agents:list",
+    "agents:detail",
+    "agents:webhooks",
+    "agents:webhook",
+    "agents:connections",
+    "agents:connection",
+    "audit:list",
+    "audit:export",
+}
+EDIT_FORMS = {
+    "numbers:edit_label",
+    "numbers:edit_agent",
+    "numbers:agent_options",
+    "numbers:bulk_agent_options",
+}
+POST_ONLY = {"numbers:save_label", "numbers:save_agent", "numbers:bulk_agent"}
+PUBLIC = {"login": 200, "healthz": 200, "logout": 405, "home": 302}
+
+
+@pytest.fixture
+def world(db):
+    owner = User.objects.create_user("ops@acme.example", "pw-123456789")
+    conn = make_connection(owner)
+    webhook = make_webhook(owner)
+    agent = make_agent(
+        owner,
+        webhook=webhook,
+        openai_account_connection=conn,
+        prompt=make_prompt(owner, prompt_template=make_template(owner)),
+    )
+    agent.actions.add(make_action(owner))
+    number = make_number(owner, inbound_agent=agent, telephony_account_connection=conn)
+    api_token_create(user=owner)
+    from audit.services import Actor, record
+
+    record(actor=Actor("setup", "dashboard"), obj=number, changes={"label": ["", "x"]})
+    groups = ensure_roles()
+    users = {
+        "anonymous": None,
+        "customer": owner,
+        "superuser": User.objects.create_superuser("root@x.test", "pw-123456789"),
+    }
+    for role, group in (("support", "Support"), ("number_admin", "Number admins")):
+        user = User.objects.create_user(f"{role}@x.test", "pw-123456789", is_staff=True)
+        user.groups.add(groups[group])
+        users[role] = user
+    Client().post("/login/", {"username": "root@x.test", "password": "wrong"})
+    objects = {
+        "numbers": number,
+        "agents:detail": agent,
+        "agents:webhook": webhook,
+        "agents:connection": conn,
+    }
+    return users, objects
+
+
+def admin_expected(user: User | None, name: str) -> int:
+    if user is None or not user.is_staff:
+        return 302 if name not in ("admin:login",) else 200
+    if name in ("admin:login", "admin:index", "admin:password_change", "admin:jsi18n"):
+        return 302 if name == "admin:login" else 200
+    if name in ("admin:logout",):
+        return 405
+    if name == "admin:password_change_done":
+        return 200
+    if name == "admin:autocomplete":
+        return 403  # without its parameters
+    if name == "admin:app_list":
+        return 200 if user.has_module_perms("agents") else 404
+    request = RequestFactory().get("/")
+    request.user = user
+    for model, model_admin in admin.site._registry.items():
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}_"
+        if name.startswith(prefix):
+            view = name[len(prefix) :]
+            allowed = {
+                "changelist": model_admin.has_view_or_change_permission(request),
+                "history": model_admin.has_view_or_change_permission(request),
+                "change": model_admin.has_view_or_change_permission(request),
+                "add": model_admin.has_add_permission(request),
+                "delete": model_admin.has_delete_permission(request),
+            }.get(view)
+            if allowed is None:
+                break
+            return 200 if allowed else 403
+    if name.endswith("_password_change"):
+        return 200 if user.has_perm("users.change_user") else 403
+    raise AssertionError(f"no rule for {name}: add one to the matrix")
+
+
+def dashboard_expected(user: User | None, name: str, method: str) -> int:
+    if name == "home":
+        return 302  # a redirect, whatever the method
+    if name == "login":
+        return 302 if user is not None else 200  # signed-in users are sent on
+    if name in PUBLIC:
+        if method == "POST" and name == "logout":
+            return 302
+        return PUBLIC[name] if method == "GET" else 405
+    if method == "GET" and name in POST_ONLY:
+        return 405
+    if method == "POST" and name in READ | EDIT_FORMS:
+        return 405
+    if user is None:
+        return 302
+    can_view = user.is_staff and user.has_perms(["numbers.view_phonenumber"])
+    can_edit = can_view and user.has_perm("numbers.change_phonenumber")
+    if name in READ:
+        return 200 if can_view else 403
+    if name in EDIT_FORMS | POST_ONLY:
+        return 200 if can_edit else 403
+    raise AssertionError(f"no rule for {name}: add one to the matrix")
+
+
+def test_every_url_answers_each_kind_of_user_as_expected(world):
+    users, objects = world
+    mismatches = []
+    for route in routes(objects):
+        if route.name.startswith("api:") or route.name == "admin:view_on_site":
+            continue
+        for role, user in users.items():
+            client = Client(raise_request_exception=False)
+            if user is not None:
+                client.force_login(user)
+            if route.name.startswith("admin:"):
+                methods = [("GET", admin_expected(user, route.name))]
+            else:
+                methods = [(m, dashboard_expected(user, route.name, m)) for m in ("GET", "POST")]
+            for method, expected in methods:
+                response = getattr(client, method.lower())(route.url, HTTP_HX_REQUEST="true")
+                if response.status_code != expected:
+                    mismatches.append((role, method, route.name, response.status_code, expected))
+    assert mismatches == [], "\n".join(map(str, mismatches))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/v1/numbers?phone_number=%2B1{n}", None),
+        ("post", "/v1/numbers/update?phone_number=%2B1{n}", '{"label": "x"}'),
+        ("get", "/v1/agents?id={agent}", None),
+    ],
+)
+def test_another_tenants_ids_answer_exactly_like_missing_ones(client, world, method, path, body):
+    _users, objects = world
+    other = User.objects.create_user("ops@globex.example")
+    _, token = api_token_create(user=other)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    kwargs = {"content_type": "application/json"} if body else {}
+    theirs = path.format(n=objects["numbers"].number[2:], agent=objects["agents:detail"].pk)
+    missing = path.format(n="9999999999", agent="00000000-0000-4000-8000-000000000000")
+    a = (
+        getattr(client, method)(theirs, body, **kwargs, **auth)
+        if body
+        else getattr(client, method)(theirs, **auth)
+    )
+    b = (
+        getattr(client, method)(missing, body, **kwargs, **auth)
+        if body
+        else getattr(client, method)(missing, **auth)
+    )
+    assert (a.status_code, a.json()) == (b.status_code, b.json())
+    assert a.status_code == 404
