@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .pagination import Page, page_of
+from .pagination import MAX_OFFSET, Page, page_of
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,11 @@ class Chip:
 
 
 def clamp_page(queryset: QuerySet[Any], *, page: int, size: int) -> Page[Any]:
-    """The requested page, or the last one when the request went past the end."""
-    result = page_of(queryset, page=page, size=size)
+    """The requested page, or the last reachable one when the request went past it."""
+    deepest = max(1, -(-MAX_OFFSET // size))
+    result = page_of(queryset, page=min(page, deepest), size=size)
     if not result.items and page > 1 and result.total:
-        result = page_of(queryset, page=result.pages, size=size)
+        result = page_of(queryset, page=min(result.pages, deepest), size=size)
     return result
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-MAX_PAGE = 100_000  # beyond 10M rows in, a client should filter, not page
+MAX_PAGE = 1_000  # x size <= 100 stays within core.pagination.MAX_OFFSET
 
 
 class StrictCharField(serializers.CharField):

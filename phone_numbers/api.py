@@ -21,7 +21,7 @@ from agents.queries import agent_for_owner
 from audit.models import Source
 from audit.services import Actor
 from core.api import RequestValidationError, validate
-from core.pagination import page_of
+from core.pagination import PageTooDeep, page_of
 from core.params import StrictCharField, list_params
 from core.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
 
@@ -80,7 +80,12 @@ def number_list(request: Request) -> Response:
     queryset = queries.phone_number_list(
         owner=request.user, sort=params["sort_column"], desc=params["sort_desc"]
     )
-    page = page_of(queryset, page=params["page"], size=params["size"])
+    try:
+        page = page_of(queryset, page=params["page"], size=params["size"])
+    except PageTooDeep as exc:
+        raise RequestValidationError(
+            [{"loc": ["query", "page"], "msg": str(exc), "type": "too_deep"}]
+        ) from None
     return Response(page.envelope(number_json))
 
 

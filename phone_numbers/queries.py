@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 
 from agents.models import LLM_CONNECTION_TYPES, Agent
 from agents.queries import AGENT_GRAPH, agent_graph_prefetch
+from users.models import User
 
 from . import phone
 from .models import PROVIDER_CONNECTION_TYPES, PhoneNumber
@@ -64,10 +65,12 @@ def search_q(text: str) -> Q:
         digits = phone.search_digits(text)
         if digits:
             return Q(number__contains=digits)
+    # One condition per table, as IN (subquery): each side can use its own
+    # trigram index, where an OR across joined tables could use none.
     return (
         Q(label__icontains=text)
-        | Q(inbound_agent__name__icontains=text)
-        | Q(user__email__icontains=text)
+        | Q(inbound_agent__in=Agent.objects.filter(name__icontains=text).values("pk"))
+        | Q(user__in=User.objects.filter(email__icontains=text).values("pk"))
     )
 
 
