@@ -53,5 +53,13 @@ check-deploy: $(STAMP)
 	    CREDENTIAL_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	    $(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# The million-number benchmark (PostgreSQL; not part of make test).
+# DATABASE_URL must name a database the benchmark may fill (it seeds 1M numbers).
+bench: $(STAMP)
+	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL (PostgreSQL)"; exit 2; }
+	$(BIN)/python manage.py migrate --noinput
+	env DEBUG=false LOG_LEVEL=WARNING SECURE_SSL_REDIRECT=false ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
+	    $(BIN)/python manage.py bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

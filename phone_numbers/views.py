@@ -141,26 +141,55 @@ CSV_HEADER = [
 ]
 
 
+CSV_COLUMNS = (
+    "number",
+    "label",
+    "user__email",
+    "inbound_agent__name",
+    "inbound_agent__language",
+    "telephony_provider",
+    "telephony_account_connection__label",
+    "active",
+    "outbound_only",
+    "description",
+    "updated_at",
+    "id",
+)
+
+
 def csv_rows(queryset: Any) -> Iterator[list[str]]:
+    """Plain tuples, not model instances: a million rows stream at tens of thousands a second."""
     yield CSV_HEADER
-    for n in queryset.iterator(chunk_size=2000):
-        agent = n.inbound_agent
-        conn = n.telephony_account_connection
+    rows = queryset.values_list(*CSV_COLUMNS)
+    for (
+        number,
+        label,
+        email,
+        agent,
+        language,
+        provider,
+        conn,
+        active,
+        outbound,
+        description,
+        updated_at,
+        pk,
+    ) in rows.iterator(chunk_size=5000):
         yield [
             csv_safe(v)
             for v in (
-                n.number,
-                n.label,
-                n.user.email,
-                agent.name if agent else "",
-                agent.language if agent else "",
-                n.telephony_provider,
-                conn.label if conn else "",
-                "yes" if n.active else "no",
-                "yes" if n.outbound_only else "no",
-                n.description,
-                n.updated_at.isoformat(),
-                n.pk,
+                number,
+                label,
+                email,
+                agent or "",
+                language or "",
+                provider,
+                conn or "",
+                "yes" if active else "no",
+                "yes" if outbound else "no",
+                description,
+                updated_at.isoformat(),
+                pk,
             )
         ]
 

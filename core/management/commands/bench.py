@@ -1,0 +1,439 @@
+"""``manage.py bench``: the inventory at a million numbers, side by side with what a
+user would otherwise pick (the Django admin changelist, a naive DRF API).
+
+PostgreSQL only (``DATABASE_URL``). Seeds through ``seed_demo`` when the inventory
+is smaller than ``--numbers``, runs VACUUM ANALYZE, then measures in this one
+process: median and p95 of repeated requests after a warm-up, and each request's
+query count. Prints a table and writes docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.test import Client
+from rest_framework import generics, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.test import APIRequestFactory, force_authenticate
+
+from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
+from phone_numbers.models import PhoneNumber
+from users.models import User
+from users.services import api_token_create
+
+Result = dict[str, Any]
+
+
+# --- The peer: what a developer would write with stock DRF -----------------------
+class _TemplateS(serializers.ModelSerializer):
+    class Meta:
+        model = PromptTemplate
+        fields = ["id", "user_id", "required_context_keys", "label"]
+
+
+class _PromptS(serializers.ModelSerializer):
+    prompt_template = _TemplateS()
+
+    class Meta:
+        model = Prompt
+        fields = [
+            "id",
+            "user_id",
+            "label",
+            "description",
+            "content",
+            "context_endpoint",
+            "collect_fields",
+            "type",
+            "tags",
+            "prompt_template",
+        ]
+
+
+class _ActionS(serializers.ModelSerializer):
+    class Meta:
+        model = Action
+        fields = ["id", "user_id", "type", "label", "description", "config", "action_trigger"]
+
+
+class _WebhookS(serializers.ModelSerializer):
+    class Meta:
+        model = Webhook
+        fields = ["id", "user_id", "subscriptions", "url", "method", "label", "description"]
+
+
+class _ConnS(serializers.ModelSerializer):
+    credentials = serializers.JSONField(source="credentials_preview")
+
+    class Meta:
+        model = AccountConnection
+        fields = [
+            "id",
+            "user_id",
+            "label",
+            "description",
+            "type",
+            "credentials",
+            "steering_pool",
+            "account_supports_any_caller_id",
+        ]
+
+
+class _AgentS(serializers.ModelSerializer):
+    prompt = _PromptS()
+    actions = _ActionS(many=True)
+    webhook = _WebhookS()
+    openai_account_connection = _ConnS()
+
+    class Meta:
+        model = Agent
+        exclude = ["user", "created_at", "updated_at"]
+
+
+class _NumberS(serializers.ModelSerializer):
+    inbound_agent = _AgentS()
+    telephony_account_connection = _ConnS()
+    inbound_agent_name = serializers.CharField(source="inbound_agent.name", default=None)
+
+    class Meta:
+        model = PhoneNumber
+        fields = [
+            "id",
+            "user_id",
+            "number",
+            "active",
+            "label",
+            "inbound_agent_name",
+            "outbound_only",
+            "example_context",
+            "telephony_provider",
+            "telephony_account_connection",
+            "description",
+            "inbound_agent",
+        ]
+
+
+class _Pages(PageNumberPagination):
+    page_size_query_param = "size"
+    max_page_size = 100
+
+
+def naive_view(optimised: bool) -> Callable[..., Any]:
+    class NaiveNumbers(generics.ListAPIView):
+        serializer_class = _NumberS
+        pagination_class = _Pages
+        authentication_classes: list[Any] = []
+        permission_classes: list[Any] = []
+        throttle_classes: list[Any] = []
+
+        def get_queryset(self):
+            qs = PhoneNumber.objects.filter(user=self.request.user).order_by("number", "id")
+            if optimised:
+                qs = qs.select_related(
+                    "telephony_account_connection",
+                    "inbound_agent__prompt__prompt_template",
+                    "inbound_agent__webhook",
+                    "inbound_agent__openai_account_connection",
+                ).prefetch_related("inbound_agent__actions")
+            return qs
+
+    return NaiveNumbers.as_view()
+
+
+# --- Measuring ---------------------------------------------------------------------
+def measure(call: Callable[[], Any], repeats: int, warmup: int = 3) -> Result:
+    for _ in range(warmup):
+        call()
+    executed: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        call()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        response = call()
+        times.append((time.perf_counter() - started) * 1000)
+    status = getattr(response, "status_code", None)
+    times.sort()
+    return {
+        "p50": statistics.median(times),
+        "p95": times[int(0.95 * (len(times) - 1))],
+        "queries": len(executed),
+        "status": status,
+    }
+
+
+def _get(client: Client, path: str, **headers: str) -> Callable[[], Any]:
+    return lambda: client.get(path, **headers)
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--numbers", type=int, default=1_000_000)
+        parser.add_argument("--repeats", type=int, default=30)
+        parser.add_argument("--load-seconds", type=int, default=10)
+        parser.add_argument("--output", default="docs/benchmarks.md")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("make bench needs PostgreSQL: set DATABASE_URL.")
+        # Like Django's test client: requests must neither reset the query log we
+        # count from nor close the connection between requests.
+        from django.core.signals import request_finished, request_started
+        from django.db import close_old_connections, reset_queries
+
+        request_started.disconnect(reset_queries)
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        self._seed(options["numbers"])
+        repeats = options["repeats"]
+        rows: list[tuple[str, Result, Result | None]] = []
+        staff = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser(
+            "bench@switchboard.local", None
+        )
+        web = Client()
+        web.force_login(staff)
+        hx = {"HTTP_HX_REQUEST": "true"}
+        owner = (
+            User.objects.filter(is_staff=False, phone_numbers__isnull=False)
+            .order_by("email")
+            .first()
+        )
+        _, token = api_token_create(user=owner, name="bench")
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        number = PhoneNumber.objects.filter(user=owner).order_by("number").first()
+        digits = number.number[2:8]
+
+        inventory_cases = [
+            ("first page", "", ""),
+            ("deep page (offset 99,950: the cap)", "page=2000", "p=1999"),
+            (f"6-digit number search '{digits}'", f"q={digits}", f"q={digits}"),
+            ("label search 'Billing'", "q=Billing", "q=Billing"),
+            (
+                "provider + active filters",
+                "provider=telnyx&active=yes",
+                "telephony_provider__exact=telnyx&active__exact=1",
+            ),
+            ("sorted by label", "sort=label", "o=2"),
+        ]
+        for label, ours, theirs in inventory_cases:
+            frag = measure(_get(web, f"/numbers/?size=50&{ours}", **hx), repeats)
+            full = measure(_get(web, f"/numbers/?size=50&{ours}"), repeats)
+            admin = measure(_get(web, f"/admin/numbers/phonenumber/?{theirs}"), repeats)
+            rows.append((f"inventory fragment, {label}", frag, admin))
+            rows.append((f"inventory full page, {label}", full, admin))
+            self.stdout.write(f"  {label}: ours {frag['p50']:.1f} ms, admin {admin['p50']:.1f} ms")
+
+        factory = APIRequestFactory()
+
+        def naive(optimised: bool, page: int, size: int) -> Callable[[], Any]:
+            view = naive_view(optimised)
+
+            def call() -> Any:
+                request = factory.get("/naive", {"page": page, "size": size})
+                force_authenticate(request, user=owner)
+                response = view(request)
+                response.render()
+                return response
+
+            return call
+
+        for size, page in ((10, 1), (100, 1), (10, 1000), (100, 200)):
+            ours = measure(_get(web, f"/v1/numbers/list?size={size}&page={page}", **auth), repeats)
+            peer = measure(naive(True, page, size), max(5, repeats // 3))
+            raw = measure(naive(False, page, size), max(3, repeats // 10), warmup=1)
+            rows.append((f"API list size {size} page {page} vs DRF select_related", ours, peer))
+            rows.append((f"API list size {size} page {page} vs DRF without", ours, raw))
+            self.stdout.write(
+                f"  API size {size} page {page}: ours {ours['p50']:.1f} ms, "
+                f"DRF {peer['p50']:.1f} ms, naive {raw['p50']:.1f} ms"
+            )
+
+        rows.append(
+            ("number detail page", measure(_get(web, f"/numbers/{number.pk}/"), repeats), None)
+        )
+        rows.append(
+            (
+                "GET /v1/numbers",
+                measure(
+                    _get(web, f"/v1/numbers?phone_number=%2B{number.number[1:]}", **auth), repeats
+                ),
+                None,
+            )
+        )
+
+        csv = self._csv(web)
+        load = self._load(token, options["load_seconds"])
+        self._report(rows, csv, load, options["output"])
+
+    def _seed(self, wanted: int) -> None:
+        have = PhoneNumber.objects.count()
+        if have < wanted:
+            if have:
+                raise CommandError(
+                    f"The database has {have:,} numbers, fewer than {wanted:,}: "
+                    "use an empty database or --numbers {have}."
+                )
+            started = time.monotonic()
+            call_command("seed_demo", "--numbers", str(wanted))
+            self.stdout.write(f"seeded in {time.monotonic() - started:.0f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+
+    def _csv(self, web: Client) -> Result:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        response = web.get("/numbers/export.csv")
+        lines = 0
+        for chunk in response.streaming_content:
+            lines += chunk.count(b"\n")
+        seconds = time.perf_counter() - started
+        growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        return {
+            "rows": lines - 1,
+            "seconds": seconds,
+            "rows_per_s": (lines - 1) / seconds,
+            "peak_growth_mb": growth,
+        }
+
+    def _load(self, token: str, seconds: int) -> Result:
+        """gunicorn, 2 workers, on loopback: requests per second and errors."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {
+            **os.environ,
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "API_RATE_LIMIT": "1000000/min",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "CREDENTIAL_KEYS": ",".join(settings.CREDENTIAL_KEYS),
+        }
+        server = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            import http.client
+
+            deadline = time.monotonic() + seconds
+            counts = {"ok": 0, "errors": 0}
+            lock = threading.Lock()
+
+            def worker() -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                while time.monotonic() < deadline:
+                    try:
+                        conn.request(
+                            "GET",
+                            "/v1/numbers/list?size=10",
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                        response = conn.getresponse()
+                        response.read()
+                        ok = response.status == 200
+                    except OSError:
+                        ok = False
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    with lock:
+                        counts["ok" if ok else "errors"] += 1
+
+            threads = [threading.Thread(target=worker) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        return {"rps": counts["ok"] / seconds, **counts, "seconds": seconds}
+
+    def _report(self, rows: list[Any], csv: Result, load: Result, output: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            pg = cursor.fetchone()[0]
+        machine = (
+            f"{platform.machine()}, {os.cpu_count()} cores, "
+            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+            f"Python {platform.python_version()}, PostgreSQL {pg}, "
+            f"{PhoneNumber.objects.count():,} numbers, {Agent.objects.count():,} agents"
+        )
+        lines = [
+            "# Benchmarks",
+            "",
+            f"Made by `make bench` on {time.strftime('%Y-%m-%d')}: {machine}.",
+            "One process, Django test client in-process (no network), 3 warm-up requests, "
+            "then median (p50) and p95 in ms; queries = SQL statements for one request.",
+            "Peer: the Django admin changelist for inventory rows; a DRF ListAPIView with "
+            "nested ModelSerializers and PageNumberPagination for API rows.",
+            "",
+            "| case | ours p50 | ours p95 | queries | peer p50 | peer p95 | peer queries | "
+            "peer / ours |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for label, ours, peer in rows:
+            if peer:
+                ratio = peer["p50"] / ours["p50"] if ours["p50"] else float("inf")
+                lines.append(
+                    f"| {label} | {ours['p50']:.1f} | {ours['p95']:.1f} | "
+                    f"{ours['queries']} | {peer['p50']:.1f} | {peer['p95']:.1f} | "
+                    f"{peer['queries']} | {ratio:.1f}x |"
+                )
+            else:
+                lines.append(
+                    f"| {label} | {ours['p50']:.1f} | {ours['p95']:.1f} | "
+                    f"{ours['queries']} | | | | |"
+                )
+        lines += [
+            "",
+            f"CSV export of {csv['rows']:,} rows: {csv['seconds']:.1f} s, "
+            f"{csv['rows_per_s']:,.0f} rows/s, peak RSS growth {csv['peak_growth_mb']:.0f} MB.",
+            "",
+            f"Loopback load, gunicorn 2 workers, 8 client threads, GET /v1/numbers/list?"
+            f"size=10 for {load['seconds']} s: {load['rps']:.0f} requests/s, "
+            f"{load['ok']:,} ok, {load['errors']} errors.",
+            "",
+        ]
+        text = "\n".join(lines)
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text, encoding="utf-8")
+        self.stdout.write(text)
