@@ -1,0 +1,16 @@
+"""Test environment defaults, set before pytest-django configures Django.
+
+Loaded as a plugin (``-p tests.env_defaults`` in pyproject.toml) because a
+conftest.py is read only after pytest-django has already imported the
+settings. Only what the tests must have: a SECRET_KEY (DEBUG is off), a
+credential key, and plain HTTP for the test client and live server.
+Anything already in the environment (DATABASE_URL for PostgreSQL) wins.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("CREDENTIAL_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
