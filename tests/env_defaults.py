@@ -3,7 +3,7 @@
 Loaded as a plugin (``-p tests.env_defaults`` in pyproject.toml) because a
 conftest.py is read only after pytest-django has already imported the
 settings. Only what the tests must have: a SECRET_KEY (DEBUG is off), a
-credential key, and plain HTTP for the test client and live server.
+credential key, plain HTTP and loopback hosts for the test client and live server.
 Anything already in the environment (DATABASE_URL for PostgreSQL) wins.
 """
 
@@ -13,4 +13,6 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The live server, and schemathesis loading the schema at collection time.
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("CREDENTIAL_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
