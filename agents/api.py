@@ -9,8 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import RequestValidationError, validate
-from core.pagination import PageTooDeep, page_of
+from core.api import paged_response, validate
 from core.params import list_params
 from core.schema import AgentOut, AgentPageOut, ErrorOut, ValidationErrorOut
 
@@ -37,13 +36,7 @@ def agent_list(request: Request) -> Response:
     queryset = queries.agent_list(
         owner=request.user, sort=params["sort_column"], desc=params["sort_desc"]
     )
-    try:
-        page = page_of(queryset, page=params["page"], size=params["size"])
-    except PageTooDeep as exc:
-        raise RequestValidationError(
-            [{"loc": ["query", "page"], "msg": str(exc), "type": "too_deep"}]
-        ) from None
-    return Response(page.envelope(agent_json))
+    return paged_response(queryset, params, agent_json)
 
 
 @extend_schema(

@@ -205,3 +205,29 @@ def sealed_json_fields() -> list[tuple[type[models.Model], str]]:
         for field in model._meta.concrete_fields
         if isinstance(field, SecretSealingJSONField)
     ]
+
+
+def has_plain_secret(value: Any) -> bool:
+    """True when a JSON tree holds a secret-named value that is not sealed yet."""
+    from .masking import is_secret_key
+
+    if isinstance(value, dict):
+        return any(
+            (is_secret_key(k) and v is not None and not is_envelope(v)) or has_plain_secret(v)
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(has_plain_secret(v) for v in value)
+    return False
+
+
+def seal_existing_rows(model: type[models.Model], fields: list[str]) -> int:
+    """Seal plain secrets already stored in ``fields`` of ``model`` (data migrations)."""
+    sealed = 0
+    for field in fields:
+        rows = model.objects.exclude(**{field: {}}).values_list("pk", field)
+        for pk, value in rows.iterator(chunk_size=2000):
+            if has_plain_secret(value):
+                model.objects.filter(pk=pk).update(**{field: seal_secrets(value)})
+                sealed += 1
+    return sealed

@@ -139,3 +139,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Unknown paths under /v1/ answer in JSON, like every other API error."""
     return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def paged_response(queryset: Any, params: dict[str, Any], render: Any) -> Response:
+    """A list endpoint's page envelope; a page beyond the depth cap is a 422 that says so."""
+    from .pagination import PageTooDeep, page_of
+
+    try:
+        page = page_of(queryset, page=params["page"], size=params["size"])
+    except PageTooDeep as exc:
+        raise RequestValidationError(
+            [{"loc": ["query", "page"], "msg": str(exc), "type": "too_deep"}]
+        ) from None
+    return Response(page.envelope(render))

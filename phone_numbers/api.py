@@ -20,8 +20,7 @@ from rest_framework.response import Response
 from agents.queries import agent_for_owner
 from audit.models import Source
 from audit.services import Actor
-from core.api import RequestValidationError, validate
-from core.pagination import PageTooDeep, page_of
+from core.api import RequestValidationError, paged_response, validate
 from core.params import StrictCharField, list_params
 from core.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
 
@@ -80,13 +79,7 @@ def number_list(request: Request) -> Response:
     queryset = queries.phone_number_list(
         owner=request.user, sort=params["sort_column"], desc=params["sort_desc"]
     )
-    try:
-        page = page_of(queryset, page=params["page"], size=params["size"])
-    except PageTooDeep as exc:
-        raise RequestValidationError(
-            [{"loc": ["query", "page"], "msg": str(exc), "type": "too_deep"}]
-        ) from None
-    return Response(page.envelope(number_json))
+    return paged_response(queryset, params, number_json)
 
 
 def _owned_number(request: Request) -> Any:

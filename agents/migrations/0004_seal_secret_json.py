@@ -7,27 +7,10 @@ from django.db import migrations
 
 def seal_existing(apps, schema_editor):
     """Encrypt secret-named values already stored in plain JSON."""
-    from agents.fields import seal_secrets
-    from agents.masking import is_secret_key
-
-    def has_plain_secret(value):
-        if isinstance(value, dict):
-            return any(
-                (is_secret_key(k) and not (isinstance(v, dict) and "__sealed__" in v))
-                or has_plain_secret(v)
-                for k, v in value.items()
-            )
-        if isinstance(value, list):
-            return any(has_plain_secret(v) for v in value)
-        return False
+    from agents.fields import seal_existing_rows
 
     for model_name, fields in [('Agent', ['voice', 'transcriber', 'llm_fallback']), ('Action', ['config', 'action_trigger'])]:
-        model = apps.get_model("agents", model_name)
-        for field in fields:
-            rows = model.objects.exclude(**{field: {}}).values_list("pk", field)
-            for pk, value in rows.iterator(chunk_size=2000):
-                if has_plain_secret(value):
-                    model.objects.filter(pk=pk).update(**{field: seal_secrets(value)})
+        seal_existing_rows(apps.get_model("agents", model_name), fields)
 
 
 class Migration(migrations.Migration):
