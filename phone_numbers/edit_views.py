@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.models import Agent
@@ -77,6 +78,7 @@ def _render(
         "conflict": conflict,
         "saved": saved,
         "can_edit": request.user.has_perm(CHANGE),
+        "list_url": reverse("numbers:list"),
         "choices": agent_choices(number) if form is not None and field == "agent" else [],
     }
     template = "numbers/_row.html" if slot == "row" else f"numbers/_panel_{field}.html"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -22,6 +23,7 @@ def is_valid(number: str) -> bool:
     return parsed is not None and phonenumbers.is_valid_number(parsed)
 
 
+@lru_cache(maxsize=65_536)
 def display(number: str) -> str:
     """The number formatted for reading (+1 415-555-0123); E.164 if unparseable."""
     parsed = parse(number)
