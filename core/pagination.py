@@ -118,8 +118,8 @@ def page_of(queryset: QuerySet[Any], *, page: int, size: int) -> Page[Any]:
         ids = ids[:size]
         by_id = {obj.pk: obj for obj in queryset.filter(pk__in=ids)}
         items = [by_id[pk] for pk in ids if pk in by_id]
-    if page == 1 and not has_more:
-        # The whole list fits on the first page: its length is the total.
-        return Page(items, page, size, has_more, len(items), total_is_estimated=False)
+    if not has_more and (items or page == 1):
+        # This is the last page: the total is known without counting.
+        return Page(items, page, size, has_more, offset + len(items), total_is_estimated=False)
     total, estimated = count_rows(queryset)
     return Page(items, page, size, has_more, total, total_is_estimated=estimated)

@@ -175,22 +175,20 @@ def csv_rows(queryset: Any) -> Iterator[list[str]]:
         updated_at,
         pk,
     ) in rows.iterator(chunk_size=5000):
+        # Only text can start a formula: flags, timestamps and ids are written as they are.
         yield [
-            csv_safe(v)
-            for v in (
-                number,
-                label,
-                email,
-                agent or "",
-                language or "",
-                provider,
-                conn or "",
-                "yes" if active else "no",
-                "yes" if outbound else "no",
-                description,
-                updated_at.isoformat(),
-                pk,
-            )
+            csv_safe(number),
+            csv_safe(label),
+            csv_safe(email),
+            csv_safe(agent),
+            language or "",
+            provider,
+            csv_safe(conn),
+            "yes" if active else "no",
+            "yes" if outbound else "no",
+            csv_safe(description),
+            updated_at.isoformat(),
+            pk,
         ]
 
 
