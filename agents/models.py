@@ -123,6 +123,17 @@ def choices_check(
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
+def check_same_owner(
+    owner_id: Any, errors: dict[str, list[str]], **links: models.Model | None
+) -> None:
+    """Record an error for every linked object whose user is not ``owner_id``."""
+    for field, obj in links.items():
+        if obj is not None and owner_id is not None and obj.user_id != owner_id:
+            errors.setdefault(field, []).append(
+                f"This {obj._meta.verbose_name} belongs to another user."
+            )
+
+
 class OwnedModel(models.Model):
     """Fields every upstream object has: a UUID id, its owner and timestamps."""
 
@@ -138,11 +149,7 @@ class OwnedModel(models.Model):
 
     def check_same_owner(self, errors: dict[str, list[str]], **links: OwnedModel | None) -> None:
         """Record an error for every linked object that belongs to another user."""
-        for field, obj in links.items():
-            if obj is not None and self.user_id is not None and obj.user_id != self.user_id:
-                errors.setdefault(field, []).append(
-                    f"This {obj._meta.verbose_name} belongs to another user."
-                )
+        check_same_owner(self.user_id, errors, **links)
 
 
 class PromptTemplate(OwnedModel):

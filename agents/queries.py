@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from core.ordering import whitelisted_order
+
 from .models import AccountConnection, Action, Agent, Webhook
 
 AGENT_SORTS = {
@@ -39,12 +41,12 @@ def with_agent_graph(queryset: QuerySet[Agent]) -> QuerySet[Agent]:
 
 def agent_list(*, owner: Any = None, sort: str = "name", desc: bool = False) -> QuerySet[Agent]:
     """Agents (of ``owner`` when given), sorted by a whitelisted column, then id."""
-    column = AGENT_SORTS.get(sort, "name")
-    prefix = "-" if desc else ""
     queryset = Agent.objects.all()
     if owner is not None:
         queryset = queryset.filter(user=owner)
-    return with_agent_graph(queryset).order_by(f"{prefix}{column}", f"{prefix}id")
+    return whitelisted_order(
+        with_agent_graph(queryset), AGENT_SORTS, sort, desc=desc, default="name"
+    )
 
 
 def agent_for_owner(*, owner: Any, agent_id: Any) -> Agent | None:
@@ -75,25 +77,20 @@ def agent_directory(
         queryset = queryset.filter(language=language)
     if provider:
         queryset = queryset.filter(provider=provider)
-    column = AGENT_SORTS.get(sort, "name")
-    prefix = "-" if desc else ""
-    return (
-        queryset.select_related("user", "prompt", "webhook")
-        .only(
-            "id",
-            "name",
-            "label",
-            "language",
-            "provider",
-            "model",
-            "updated_at",
-            "user__email",
-            "prompt__label",
-            "webhook__label",
-            "webhook__url",
-        )
-        .order_by(f"{prefix}{column}", f"{prefix}id")
+    queryset = queryset.select_related("user", "prompt", "webhook").only(
+        "id",
+        "name",
+        "label",
+        "language",
+        "provider",
+        "model",
+        "updated_at",
+        "user__email",
+        "prompt__label",
+        "webhook__label",
+        "webhook__url",
     )
+    return whitelisted_order(queryset, AGENT_SORTS, sort, desc=desc, default="name")
 
 
 def routed_number_counts(agent_ids: list[Any]) -> dict[Any, int]:

@@ -23,6 +23,7 @@ from . import queries, services
 from .edit_forms import AgentForm, BulkAgentForm, LabelForm
 from .forms import NumberFilterForm
 from .models import PhoneNumber
+from .views import inventory_context
 
 VIEW = "numbers.view_phonenumber"
 CHANGE = "numbers.change_phonenumber"
@@ -181,8 +182,6 @@ def bulk_agent_options(request: HttpRequest) -> HttpResponse:
 @staff_view(VIEW, CHANGE)
 def bulk_assign_agent(request: HttpRequest) -> HttpResponse:
     """Assign one agent (or none) to the selected numbers, or to all that match."""
-    from .views import inventory_context
-
     filters_form = NumberFilterForm(request.POST)
     form = BulkAgentForm(request.POST)
     message, error = "", ""

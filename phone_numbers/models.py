@@ -13,7 +13,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from agents.fields import SecretSealingJSONField
-from agents.models import AccountConnection, Agent, ConnectionType
+from agents.models import AccountConnection, Agent, ConnectionType, check_same_owner
 from agents.validators import validate_e164, validate_string_map
 
 from . import phone
@@ -128,12 +128,12 @@ class PhoneNumber(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
-        for field in ("inbound_agent", "telephony_account_connection"):
-            linked = getattr(self, field)
-            if linked is not None and self.user_id is not None and linked.user_id != self.user_id:
-                errors.setdefault(field, []).append(
-                    f"This {linked._meta.verbose_name} belongs to another user."
-                )
+        check_same_owner(
+            self.user_id,
+            errors,
+            inbound_agent=self.inbound_agent,
+            telephony_account_connection=self.telephony_account_connection,
+        )
         if errors:
             raise ValidationError(errors)
 

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 
 from agents.models import LLM_CONNECTION_TYPES, Agent
 from agents.queries import AGENT_GRAPH, agent_graph_prefetch
+from core.ordering import whitelisted_order
 from users.models import User
 
 from . import phone
@@ -104,14 +105,12 @@ def inventory(
     desc: bool = False,
 ) -> QuerySet[PhoneNumber]:
     """The dashboard's numbers: filtered, sorted, with what a row shows in one query."""
-    column = NUMBER_SORTS.get(sort, "number")
-    prefix = "-" if desc else ""
-    queryset = filter_numbers(PhoneNumber.objects.all(), filters)
-    return (
-        queryset.select_related("user", "inbound_agent", "telephony_account_connection")
+    queryset = (
+        filter_numbers(PhoneNumber.objects.all(), filters)
+        .select_related("user", "inbound_agent", "telephony_account_connection")
         .defer("telephony_account_connection__credentials")
-        .order_by(f"{prefix}{column}", f"{prefix}id")
     )
+    return whitelisted_order(queryset, NUMBER_SORTS, sort, desc=desc, default="number")
 
 
 def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
@@ -132,12 +131,12 @@ def phone_number_list(
     *, owner: Any = None, sort: str = "number", desc: bool = False
 ) -> QuerySet[PhoneNumber]:  # the API's list
     """Numbers (of ``owner`` when given), sorted by a whitelisted column, then id."""
-    column = NUMBER_SORTS.get(sort, "number")
-    prefix = "-" if desc else ""
     queryset = PhoneNumber.objects.all()
     if owner is not None:
         queryset = queryset.filter(user=owner)
-    return with_number_graph(queryset).order_by(f"{prefix}{column}", f"{prefix}id")
+    return whitelisted_order(
+        with_number_graph(queryset), NUMBER_SORTS, sort, desc=desc, default="number"
+    )
 
 
 def phone_number_for_owner(*, owner: Any, number: str) -> PhoneNumber | None:
