@@ -55,7 +55,8 @@ check-deploy: $(STAMP)
 
 # The million-number benchmark (PostgreSQL; not part of make test).
 # DATABASE_URL must name a database the benchmark may fill (it seeds 1M numbers).
-bench: $(STAMP)
+# .env supplies SECRET_KEY and the credential key the seeded rows are sealed with.
+bench: $(STAMP) .env
 	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL (PostgreSQL)"; exit 2; }
 	$(BIN)/python manage.py migrate --noinput
 	env DEBUG=false LOG_LEVEL=WARNING SECURE_SSL_REDIRECT=false ALLOWED_HOSTS=testserver,127.0.0.1,localhost \

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from core.access import staff_view
-from core.lists import Chip, clamp_page, sort_headers, wants_fragment
+from core.lists import Chip, list_page, sort_headers, wants_fragment
 from phone_numbers.forms import PAGE_SIZES
 from phone_numbers.models import PhoneNumber
 from users.models import User
@@ -45,7 +45,7 @@ def agent_list(request: HttpRequest) -> HttpResponse:
     queryset = queries.agent_directory(
         q=q, owner=owner, language=language, provider=provider, sort=sort, desc=desc
     )
-    page = clamp_page(queryset, page=form.page_number, size=form.page_size)
+    page = list_page(queryset, form)
     counts = queries.routed_number_counts([a.pk for a in page.items])
     rows = [(agent, counts.get(agent.pk, 0)) for agent in page.items]
     chips = [
@@ -102,7 +102,7 @@ def agent_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @staff_view("agents.view_webhook")
 def webhook_list(request: HttpRequest) -> HttpResponse:
     form = AgentFilterForm(request.GET)  # page and size only
-    page = clamp_page(queries.webhook_directory(), page=form.page_number, size=form.page_size)
+    page = list_page(queries.webhook_directory(), form)
     return render(request, "agents/webhook_list.html", {"page": page})
 
 
@@ -130,7 +130,7 @@ def webhook_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @staff_view("agents.view_accountconnection")
 def connection_list(request: HttpRequest) -> HttpResponse:
     form = AgentFilterForm(request.GET)
-    page = clamp_page(queries.connection_directory(), page=form.page_number, size=form.page_size)
+    page = list_page(queries.connection_directory(), form)
     return render(request, "agents/connection_list.html", {"page": page})
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from core.access import staff_view
-from core.lists import clamp_page, wants_fragment
+from core.lists import list_page, wants_fragment
 from phone_numbers.forms import PAGE_SIZES
 from phone_numbers.views import Echo, csv_safe
 
@@ -25,7 +25,7 @@ from .queries import audit_trail, object_url
 @vary_on_headers("HX-Request")
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
-    page = clamp_page(audit_trail(form.filters()), page=form.page_number, size=form.page_size)
+    page = list_page(audit_trail(form.filters()), form)
     rows = [(entry, object_url(entry)) for entry in page.items]
     context = {"form": form, "page": page, "rows": rows, "page_sizes": PAGE_SIZES}
     if wants_fragment(request):

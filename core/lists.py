@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .pagination import MAX_OFFSET, Page, page_of
+from .pagination import (
+    MAX_OFFSET,
+    InvalidCursor,
+    Page,
+    decode_cursor,
+    keyset_page,
+    page_of,
+    with_cursors,
+)
+
+# The query parameters that say which page of a list is shown: every link that
+# changes the list itself (sort, filter, export) drops them all.
+PAGE_PARAMS = ("page", "after", "before", "last")
 
 
 @dataclass(frozen=True)
@@ -42,13 +54,59 @@ class Chip:
     param: str
 
 
-def clamp_page(queryset: QuerySet[Any], *, page: int, size: int) -> Page[Any]:
-    """The requested page, or the last reachable one when the request went past it."""
+def list_page(queryset: QuerySet[Any], form: Any) -> Page[Any]:
+    """The page a dashboard list's query string asks for.
+
+    ``after``/``before`` (cursors of the Next/Previous links) and ``last`` are
+    keyset pages, as fast at row 500,000 as at row 1. ``page=N`` is an offset
+    page, clamped to the last one that exists and to MAX_OFFSET. A damaged or
+    outdated cursor shows the first page and says so.
+    """
+    size = form.page_size
+    token = form.value("after") or form.value("before")
+    if token:
+        try:
+            cursor = decode_cursor(token, queryset)
+        except InvalidCursor as exc:
+            page = _offset_page(queryset, page=1, size=size)
+            return replace(page, notice=f"{exc} Showing the first page.")
+        page = keyset_page(queryset, size=size, cursor=cursor)
+        if page.items or not page.total:
+            return page
+        # The rows beyond the cursor are gone (deleted meanwhile): show the end.
+    elif not form.value("last"):
+        return _offset_page(queryset, page=form.page_number, size=size)
+    return keyset_page(queryset, size=size, last=True)
+
+
+def _offset_page(queryset: QuerySet[Any], *, page: int, size: int) -> Page[Any]:
+    """Page ``page``, or the last reachable one when the request went past it."""
     deepest = max(1, -(-MAX_OFFSET // size))
     result = page_of(queryset, page=min(page, deepest), size=size)
     if not result.items and page > 1 and result.total:
         result = page_of(queryset, page=min(result.pages, deepest), size=size)
-    return result
+    return with_cursors(result, queryset)
+
+
+def list_query(request: HttpRequest, drop: tuple[str, ...] = (), **changes: Any) -> str:
+    """The current query string without ``drop``, with ``changes`` (None or "" removes a
+    key), and without the current page's position unless ``changes`` name one (page,
+    after, before, last): a new sort, filter or export starts from the first page."""
+    params = request.GET.copy()
+    for key in (*drop, *PAGE_PARAMS, *changes):
+        params.pop(key, None)
+    for key, value in changes.items():
+        if value not in (None, ""):
+            params[key] = str(value)
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def list_query_for(request: HttpRequest, key: str) -> str:
+    """The current query string on the first page, ending in ``key=`` for a value to
+    be appended: built once per table, not once per row."""
+    query = list_query(request, (key,))
+    return f"{query}{'&' if len(query) > 1 else ''}{key}="
 
 
 def wants_fragment(request: HttpRequest) -> bool:

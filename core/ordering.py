@@ -1,11 +1,32 @@
-"""The one rule for sorting lists: a whitelisted column, then the primary key."""
+"""The one rule for sorting lists: a whitelisted column, then the primary key.
+
+NULLs sort as the largest value on every database (last ascending, first
+descending: PostgreSQL's own default, so its btree indexes still serve the
+sort; SQLite is told explicitly). Keyset pages (core.pagination) rely on it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Field, Model, OrderBy, QuerySet
+
+
+def column_field(model: type[Model], path: str) -> tuple[Field, bool]:
+    """The field at the end of ``path`` ("user__email") and whether it can be NULL
+    (a nullable column, or a nullable relation on the way: a LEFT JOIN)."""
+    nullable = False
+    field: Any = None
+    for part in path.split("__"):
+        field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+        nullable = nullable or bool(getattr(field, "null", False))
+        if field.is_relation:
+            model = field.related_model
+    if field.is_relation:  # ordering by a foreign key orders by its target's pk
+        field = field.target_field
+    return field, nullable
 
 
 def whitelisted_order(
@@ -14,5 +35,40 @@ def whitelisted_order(
     """Order by ``columns[sort]`` (``default`` for an unknown key), the id breaking ties,
     both in the same direction, so pages never repeat or skip rows."""
     column = columns.get(sort, columns[default])
-    prefix = "-" if desc else ""
-    return queryset.order_by(f"{prefix}{column}", f"{prefix}id")
+    _, nullable = column_field(queryset.model, column)
+    if nullable:
+        key: Any = F(column).desc(nulls_first=True) if desc else F(column).asc(nulls_last=True)
+    else:
+        key = f"-{column}" if desc else column
+    return queryset.order_by(key, "-id" if desc else "id")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a queryset's ordering."""
+
+    path: str
+    descending: bool
+    field: Field
+    nullable: bool
+
+    @property
+    def spec(self) -> str:
+        return f"-{self.path}" if self.descending else self.path
+
+
+def sort_keys(queryset: QuerySet[Any]) -> list[SortKey]:
+    """The queryset's ordering as columns; it must end with the primary key."""
+    keys = []
+    for item in queryset.query.order_by:
+        if isinstance(item, str):
+            path, descending = item.lstrip("-"), item.startswith("-")
+        elif isinstance(item, OrderBy) and isinstance(item.expression, F):
+            path, descending = item.expression.name, item.descending
+        else:
+            raise ValueError(f"Cannot page by keyset over the ordering {item!r}.")
+        field, nullable = column_field(queryset.model, path)
+        keys.append(SortKey(path, descending, field, nullable))
+    if not keys or not keys[-1].field.primary_key or keys[-1].path.count("__"):
+        raise ValueError("Keyset pages need an ordering that ends with the primary key.")
+    return keys

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,6 +24,7 @@ from . import queries, services
 from .edit_forms import AgentForm, BulkAgentForm, LabelForm
 from .forms import NumberFilterForm
 from .models import PhoneNumber
+from .present import number_rows, render_rows
 from .views import inventory_context
 
 VIEW = "numbers.view_phonenumber"
@@ -82,6 +84,20 @@ def _render(
         "list_url": reverse("numbers:list"),
         "choices": agent_choices(number) if form is not None and field == "agent" else [],
     }
+    if slot == "row" or saved:
+        # The table row, with the form in its cell while editing.
+        editing = field if form is not None and slot == "row" else ""
+        editing_html = (
+            render_to_string(f"numbers/_{field}_form.html", context, request) if editing else ""
+        )
+        context["row_html"] = render_rows(
+            number_rows([number]),
+            can_edit=context["can_edit"],
+            editing=editing,
+            editing_html=editing_html,
+            saved=saved,
+            oob=saved and slot == "panel",
+        )
     template = "numbers/_row.html" if slot == "row" else f"numbers/_panel_{field}.html"
     return render(request, template, context)
 

@@ -26,6 +26,10 @@ class ListForm(forms.Form):
     default_sort = ""
 
     page = forms.IntegerField(min_value=1, required=False)
+    # Keyset links (core.lists.list_page): signed cursors, checked when used.
+    after = forms.CharField(max_length=2000, required=False)
+    before = forms.CharField(max_length=2000, required=False)
+    last = forms.BooleanField(required=False)
     size = forms.TypedChoiceField(
         choices=[(str(s), str(s)) for s in PAGE_SIZES], coerce=int, required=False
     )

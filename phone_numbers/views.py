@@ -15,12 +15,13 @@ from django.views.decorators.vary import vary_on_headers
 from agents.models import Agent
 from audit.queries import history_for
 from core.access import staff_view
-from core.lists import Chip, clamp_page, sort_headers, wants_fragment
+from core.lists import Chip, list_page, list_query_for, sort_headers, wants_fragment
 from users.models import User
 
 from . import queries
 from .forms import PAGE_SIZES, NumberFilterForm
 from .models import TelephonyProvider
+from .present import number_rows, render_rows
 
 COLUMNS = [
     ("number", "Number"),
@@ -65,13 +66,18 @@ def _chips(form: NumberFilterForm) -> list[Chip]:
 def inventory_context(request: HttpRequest, form: NumberFilterForm) -> dict[str, Any]:
     """What the table fragment shows: used by the list and by bulk edits."""
     sort, desc = form.sort
-    queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
-    page = clamp_page(queryset, page=form.page_number, size=form.page_size)
     can_edit = request.user.has_perm("numbers.change_phonenumber")
+    queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
+    page = list_page(queryset, form)
     columns = [("", ""), *COLUMNS] if can_edit else COLUMNS
     return {
         "form": form,
         "page": page,
+        "rows_html": render_rows(
+            number_rows(page.items),
+            can_edit=can_edit,
+            owner_query=list_query_for(request, "owner"),
+        ),
         "headers": sort_headers(columns, sort, desc),
         "chips": _chips(form),
         "page_sizes": PAGE_SIZES,

@@ -7,10 +7,10 @@ from functools import lru_cache
 from typing import Any
 
 from django import template
-from django.http import QueryDict
 from django.urls import get_script_prefix, reverse
 
 from agents.masking import mask_json
+from core.lists import list_query
 from phone_numbers import phone
 
 register = template.Library()
@@ -47,9 +47,11 @@ def pk_url(name: str, pk: object) -> str:
 
 @register.simple_tag(takes_context=True)
 def url_without(context: template.Context, *keys: str) -> str:
-    """The current query string without ``keys`` (and back on page 1)."""
-    params: QueryDict = context["request"].GET.copy()
-    for key in (*keys, "page"):
-        params.pop(key, None)
-    encoded = params.urlencode()
-    return f"?{encoded}" if encoded else "?"
+    """The current query string without ``keys``, back on the first page."""
+    return list_query(context["request"], keys)
+
+
+@register.simple_tag(name="list_query", takes_context=True)
+def list_query_tag(context: template.Context, **changes: Any) -> str:
+    """``core.lists.list_query`` for the current request."""
+    return list_query(context["request"], **changes)

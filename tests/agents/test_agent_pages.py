@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from tests.factories import make_agent, make_connection, make_number, make_webhook
@@ -68,7 +69,9 @@ def test_the_agent_list_query_count_is_constant(
         make_number(owner, f"+1303555{i:04d}", inbound_agent=make_agent(owner))
     client.force_login(support)
     client.get(reverse("agents:list"), HTTP_HX_REQUEST="true")
-    with django_assert_num_queries(7):  # session, user, 2 perms, page, count, routed counts
+    # session, user, 2 perms, page, count, routed counts; on PostgreSQL an unfiltered
+    # list first asks the planner for the table's size (pg_class.reltuples).
+    with django_assert_num_queries(7 + (connection.vendor == "postgresql")):
         client.get(reverse("agents:list"), {"size": size}, HTTP_HX_REQUEST="true")
 
 

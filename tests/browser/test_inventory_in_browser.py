@@ -83,10 +83,19 @@ def test_sort_and_change_page(page, inventory):
     page.click("th a.sort:has-text('Label')")
     page.wait_for_url(re.compile(r"sort=-label"))
     expect(page.locator("table[data-rows] tbody tr td.label").first).to_contain_text("Globex 4")
+    first_label = page.locator("table[data-rows] tbody tr td.label").first.inner_text()
     page.click("a[rel=next]")
-    page.wait_for_url(re.compile(r"page=2"))
+    page.wait_for_url(re.compile(r"sort=-label&after="))  # a keyset link
     page.wait_for_selector("text=Page 2 of 2")
     assert len(rows(page)) == 10
+    page.click("a[rel=prev]")
+    page.wait_for_url(re.compile(r"before="))
+    page.wait_for_selector("text=Page 1 of 2")
+    assert len(rows(page)) == 25
+    expect(page.locator("table[data-rows] tbody tr td.label").first).to_have_text(first_label)
+    page.click("a[rel=last]")
+    page.wait_for_url(re.compile(r"last=1"))
+    expect(page.locator(".pager .count")).to_contain_text("11–35 of 35")
 
 
 def test_the_detail_panel_masks_credentials_and_closes_with_escape(page, inventory):

@@ -1,16 +1,20 @@
-"""Pages at scale: bounded counts with estimates, deferred joins for deep pages, a depth cap."""
+"""Pages at scale: bounded counts with estimates, deferred joins, keyset pages, a depth cap."""
 
 from __future__ import annotations
+
+import html
+import re
 
 import pytest
 from django.db import connection
 from django.urls import reverse
 
-from core import pagination
+from core import lists, pagination
+from core.pagination import decode_cursor, keyset_page
 from phone_numbers import queries
 from phone_numbers.models import PhoneNumber
 from phone_numbers.queries import NumberFilters
-from tests.factories import make_agent, make_number
+from tests.factories import make_agent, make_number, make_user
 from users.services import api_token_create
 
 pytestmark = pytest.mark.django_db
@@ -51,14 +55,99 @@ def test_beyond_the_limit_postgres_estimates_and_says_so(numbers, monkeypatch):
         assert (page.total, page.total_is_estimated) == (40, False)  # SQLite counts exactly
 
 
-def test_the_ui_says_when_pages_are_capped(client, support, numbers, monkeypatch):
-    monkeypatch.setattr(pagination, "MAX_OFFSET", 20)
-    monkeypatch.setattr("core.lists.MAX_OFFSET", 20)
+@pytest.fixture
+def mixed(owner, numbers):
+    """Ties and NULLs in every sortable column: equal labels and timestamps, numbers
+    with no agent (a NULL agent name), two owners."""
+    other = make_user("zed@example.com")
+    stamp = PhoneNumber.objects.order_by("number").first().updated_at
+    for i, n in enumerate(numbers):
+        if i % 3 == 0 or i % 5 == 0:
+            n.inbound_agent = None
+        if i % 5 == 0:
+            n.user = other  # its agent was the first owner's
+        n.save()
+    PhoneNumber.objects.filter(number__endswith="7").update(updated_at=stamp)
+    return numbers
+
+
+def _walk_forward(qs, size):
+    page = lists._offset_page(qs, page=1, size=size)
+    seen, positions = [], []
+    while True:
+        positions.append((page.first_index, page.page))
+        seen += [n.pk for n in page.items]
+        if not page.has_more:
+            return seen, positions, page
+        page = keyset_page(qs, size=size, cursor=decode_cursor(page.next_cursor, qs))
+
+
+@pytest.mark.parametrize("sort", list(queries.NUMBER_SORTS))
+@pytest.mark.parametrize("desc", [False, True])
+def test_next_links_visit_every_row_once_in_order(mixed, sort, desc):
+    qs = queries.inventory(filters=NumberFilters(), sort=sort, desc=desc)
+    expected = [n.pk for n in qs]
+    seen, positions, last = _walk_forward(qs, size=7)
+    assert seen == expected
+    assert positions == [(1 + 7 * i, 1 + i) for i in range(len(positions))]
+    assert (last.last_index, last.total) == (40, 40)
+
+
+@pytest.mark.parametrize("sort", ["agent", "updated_at", "label"])
+@pytest.mark.parametrize("desc", [False, True])
+def test_previous_links_from_the_last_page_visit_every_row_backwards(mixed, sort, desc):
+    qs = queries.inventory(filters=NumberFilters(), sort=sort, desc=desc)
+    expected = [n.pk for n in qs]
+    page = keyset_page(qs, size=7, last=True)
+    assert (page.first_index, page.last_index, page.has_more) == (34, 40, False)
+    seen = []
+    while True:
+        seen = [n.pk for n in page.items] + seen
+        if page.is_first:
+            break
+        page = keyset_page(qs, size=7, cursor=decode_cursor(page.previous_cursor, qs))
+    assert seen == expected
+    # The first page reached backwards is short (40 = 5 x 7 + 5) and knows it is first.
+    assert (page.first_index, page.last_index, len(page.items)) == (1, 5, 5)
+
+
+def test_a_cursor_is_refused_when_edited_or_made_for_another_sort(mixed):
+    by_number = queries.inventory(filters=NumberFilters(), sort="number", desc=False)
+    by_label = queries.inventory(filters=NumberFilters(), sort="label", desc=False)
+    token = lists._offset_page(by_number, page=1, size=7).next_cursor
+    with pytest.raises(pagination.InvalidCursor, match="another sort order"):
+        decode_cursor(token, by_label)
+    with pytest.raises(pagination.InvalidCursor, match="damaged"):
+        decode_cursor(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], by_number)
+
+
+def test_the_dashboard_pages_by_cursor_and_says_when_a_link_is_bad(client, support, mixed):
     client.force_login(support)
-    body = client.get(
-        reverse("numbers:list"), {"page": 99}, HTTP_HX_REQUEST="true"
-    ).content.decode()
-    assert "Only the first 1 pages can be shown" in body
+    url = reverse("numbers:list")
+    first = client.get(url, {"sort": "label"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "1–25 of 40" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    after = re.search(r'href="\?([^"]*after=[^"]*)" hx-get=[^>]*rel="next"', first).group(1)
+    second = client.get(f"{url}?{html.unescape(after)}", HTTP_HX_REQUEST="true").content.decode()
+    assert "26–40 of 40" in second and "Page 2 of 2" in second and 'rel="prev"' in second
+    last = client.get(url, {"sort": "label", "last": "1"}, HTTP_HX_REQUEST="true").content
+    assert "16–40 of 40" in last.decode()
+    bad = client.get(url, {"after": "nonsense"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "The page link is damaged. Showing the first page." in bad and "1–25 of 40" in bad
+
+
+def test_a_keyset_page_starts_its_index_scan_at_the_cursor(mixed):
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    qs = queries.inventory(filters=NumberFilters(), sort="number", desc=False)
+    cursor = decode_cursor(lists._offset_page(qs, page=1, size=7).next_cursor, qs)
+    deep = qs.filter(pagination._after(pagination.sort_keys(qs), cursor.values))[:8]
+    sql, params = deep.query.sql_with_params()
+    with connection.cursor() as db:
+        db.execute("SET LOCAL enable_seqscan = off")
+        db.execute("SET LOCAL enable_sort = off")
+        db.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in db.fetchall())
+    assert "Index Cond: ((number)::text >= " in plan, plan
 
 
 def test_the_api_refuses_a_page_beyond_the_cap_with_a_reason(client, owner, numbers, monkeypatch):
