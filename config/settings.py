@@ -111,6 +111,16 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DB_SERVER_SIDE_BINDING", default=True
+):
+    # Server-side parameters let psycopg prepare a statement it has run 5 times on
+    # a connection: the API list's 7-table join took 3.0 ms to plan and 0.3 ms to
+    # run. Turn off (DB_SERVER_SIDE_BINDING=false) behind PgBouncer in
+    # transaction pooling mode, which cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=env.int("DB_PREPARE_THRESHOLD", default=5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"

@@ -161,6 +161,21 @@ def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
     )
 
 
+# The timestamps of every object in the graph, which the API's shape never shows:
+# a page of 50 numbers parsed ~850 of them (a fifth of its time).
+_GRAPH_TIMESTAMPS = tuple(
+    f"{path}{field}"
+    for path in (
+        "",
+        "telephony_account_connection__",
+        *(f"inbound_agent__{p}__" for p in ("prompt", "prompt__prompt_template", "webhook")),
+        "inbound_agent__",
+        "inbound_agent__openai_account_connection__",
+    )
+    for field in ("created_at", "updated_at")
+)
+
+
 def phone_number_list(
     *, owner: Any = None, sort: str = "number", desc: bool = False
 ) -> QuerySet[PhoneNumber]:  # the API's list
@@ -168,9 +183,8 @@ def phone_number_list(
     queryset = PhoneNumber.objects.all()
     if owner is not None:
         queryset = queryset.filter(user=owner)
-    return whitelisted_order(
-        with_number_graph(queryset), NUMBER_SORTS, sort, desc=desc, default="number"
-    )
+    queryset = with_number_graph(queryset).defer(*_GRAPH_TIMESTAMPS)
+    return whitelisted_order(queryset, NUMBER_SORTS, sort, desc=desc, default="number")
 
 
 def phone_number_for_owner(*, owner: Any, number: str) -> PhoneNumber | None:
