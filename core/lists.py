@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from .db import custom_plans
 from .pagination import (
     MAX_OFFSET,
     InvalidCursor,
@@ -62,6 +63,11 @@ def list_page(queryset: QuerySet[Any], form: Any) -> Page[Any]:
     page, clamped to the last one that exists and to MAX_OFFSET. A damaged or
     outdated cursor shows the first page and says so.
     """
+    with custom_plans():
+        return _page_for(queryset, form)
+
+
+def _page_for(queryset: QuerySet[Any], form: Any) -> Page[Any]:
     size = form.page_size
     token = form.value("after") or form.value("before")
     if token:

@@ -220,7 +220,7 @@ def decode_cursor(token: str, queryset: QuerySet[Any]) -> Cursor:
     return Cursor(direction, tuple(ordering), values, max(0, int(offset)), bool(flag))
 
 
-def _row_values(obj: Any, keys: list[SortKey]) -> tuple[Any, ...]:
+def row_values(obj: Any, keys: list[SortKey]) -> tuple[Any, ...]:
     values = []
     for key in keys:
         value = obj
@@ -283,7 +283,7 @@ def with_cursors(page: Page[Any], queryset: QuerySet[Any]) -> Page[Any]:
             Cursor(
                 "after",
                 ordering,
-                _row_values(page.items[-1], keys),
+                row_values(page.items[-1], keys),
                 page.rows_before + len(page.items),
                 estimated,
             )
@@ -293,7 +293,7 @@ def with_cursors(page: Page[Any], queryset: QuerySet[Any]) -> Page[Any]:
             Cursor(
                 "before",
                 ordering,
-                _row_values(page.items[0], keys),
+                row_values(page.items[0], keys),
                 max(0, page.rows_before - page.size),
                 estimated,
             )

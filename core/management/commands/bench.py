@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -25,14 +27,18 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
+from core.ordering import sort_keys
+from core.pagination import Cursor, encode_cursor, page_of, row_values
+from phone_numbers import queries
 from phone_numbers.models import PhoneNumber
+from phone_numbers.queries import NumberFilters
 from users.models import User
 from users.services import api_token_create
 
@@ -156,7 +162,11 @@ def naive_view(optimised: bool) -> Callable[..., Any]:
 
 
 # --- Measuring ---------------------------------------------------------------------
-def measure(call: Callable[[], Any], repeats: int, warmup: int = 3) -> Result:
+# A warm server: psycopg prepares a statement on its 5th run on a connection.
+WARMUP = 6
+
+
+def measure(call: Callable[[], Any], repeats: int, warmup: int = WARMUP) -> Result:
     for _ in range(warmup):
         call()
     executed: list[str] = []
@@ -225,9 +235,10 @@ class Command(BaseCommand):
         number = PhoneNumber.objects.filter(user=owner).order_by("number").first()
         digits = number.number[2:8]
 
+        deep = self._cursor_at(500_000)
         inventory_cases = [
             ("first page", "", ""),
-            ("deep page (offset 99,950: the cap)", "page=2000", "p=1999"),
+            ("deep page (row offset 500,000; ours by its Next link)", f"after={deep}", "p=10001"),
             (f"6-digit number search '{digits}'", f"q={digits}", f"q={digits}"),
             ("label search 'Billing'", "q=Billing", "q=Billing"),
             (
@@ -240,7 +251,9 @@ class Command(BaseCommand):
         for label, ours, theirs in inventory_cases:
             frag = measure(_get(web, f"/numbers/?size=50&{ours}", **hx), repeats)
             full = measure(_get(web, f"/numbers/?size=50&{ours}"), repeats)
-            admin = measure(_get(web, f"/admin/numbers/phonenumber/?{theirs}"), repeats)
+            admin = measure(
+                _get(web, f"/admin/numbers/phonenumber/?{theirs}"), max(5, repeats // 3), warmup=2
+            )
             rows.append((f"inventory fragment, {label}", frag, admin))
             rows.append((f"inventory full page, {label}", full, admin))
             self.stdout.write(f"  {label}: ours {frag['p50']:.1f} ms, admin {admin['p50']:.1f} ms")
@@ -259,7 +272,7 @@ class Command(BaseCommand):
 
             return call
 
-        for size, page in ((10, 1), (100, 1), (10, 1000), (100, 200)):
+        for size, page in ((10, 1), (50, 1), (100, 1), (10, 1000), (100, 200)):
             ours = measure(_get(web, f"/v1/numbers/list?size={size}&page={page}", **auth), repeats)
             peer = measure(naive(True, page, size), max(5, repeats // 3))
             raw = measure(naive(False, page, size), max(3, repeats // 10), warmup=1)
@@ -270,6 +283,7 @@ class Command(BaseCommand):
                 f"DRF {peer['p50']:.1f} ms, naive {raw['p50']:.1f} ms"
             )
 
+        rows += self._trigram(number, repeats)
         rows.append(
             ("number detail page", measure(_get(web, f"/numbers/{number.pk}/"), repeats), None)
         )
@@ -300,6 +314,46 @@ class Command(BaseCommand):
             self.stdout.write(f"seeded in {time.monotonic() - started:.0f} s")
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+
+    def _cursor_at(self, offset: int) -> str:
+        """The Next-link cursor a user holds after paging to row ``offset`` by number."""
+        queryset = queries.inventory(filters=NumberFilters(), sort="number", desc=False)
+        keys = sort_keys(queryset)
+        row = queryset[offset - 1 : offset].get()
+        return encode_cursor(
+            Cursor("after", tuple(k.spec for k in keys), row_values(row, keys), offset)
+        )
+
+    def _trigram(self, number: PhoneNumber, repeats: int) -> list[tuple[str, Result, Result]]:
+        """The same searches (first page + bounded count) with the trigram indexes and
+        with index scans turned off for the transaction: the table scan they replace."""
+        rows = []
+        searches = [
+            (f"8-digit number search '{number.number[-8:]}'", number.number[-8:]),
+            ("search matching nothing 'zzqx'", "zzqx"),
+        ]
+        for label, text in searches:
+
+            def run(text: str = text) -> None:
+                page_of(queries.inventory(filters=NumberFilters(q=text)), page=1, size=50)
+
+            def without(run: Callable[[], None] = run) -> None:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    for setting in ("bitmapscan", "indexscan", "indexonlyscan"):
+                        cursor.execute(f"SET LOCAL enable_{setting} = off")
+                    run()
+
+            rows.append(
+                (
+                    f"{label}: trigram index vs table scan (query only)",
+                    measure(run, repeats),
+                    measure(without, max(5, repeats // 3), warmup=1),
+                )
+            )
+            self.stdout.write(
+                f"  trigram {label}: {rows[-1][1]['p50']:.1f} vs {rows[-1][2]['p50']:.1f} ms"
+            )
+        return rows
 
     def _csv(self, web: Client) -> Result:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -353,39 +407,89 @@ class Command(BaseCommand):
                     break
                 except OSError:
                     time.sleep(0.1)
-            import http.client
-
-            deadline = time.monotonic() + seconds
-            counts = {"ok": 0, "errors": 0}
-            lock = threading.Lock()
-
-            def worker() -> None:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                while time.monotonic() < deadline:
-                    try:
-                        conn.request(
-                            "GET",
-                            "/v1/numbers/list?size=10",
-                            headers={"Authorization": f"Bearer {token}"},
-                        )
-                        response = conn.getresponse()
-                        response.read()
-                        ok = response.status == 200
-                    except OSError:
-                        ok = False
-                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                    with lock:
-                        counts["ok" if ok else "errors"] += 1
-
-            threads = [threading.Thread(target=worker) for _ in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            path = "/v1/numbers/list?size=10"
+            wrk = shutil.which("wrk")
+            if wrk:
+                result = self._wrk(wrk, port, path, token, seconds)
+            else:
+                result = self._python_client(port, path, token, seconds)
         finally:
             server.terminate()
             server.wait(timeout=10)
-        return {"rps": counts["ok"] / seconds, **counts, "seconds": seconds}
+        return {**result, "seconds": seconds}
+
+    @staticmethod
+    def _wrk(wrk: str, port: int, path: str, token: str, seconds: int) -> Result:
+        """wrk (Debian's package): a C client that needs little of the 2 cores."""
+        out = subprocess.run(  # noqa: S603
+            [
+                wrk,
+                "--threads",
+                "1",
+                "--connections",
+                "8",
+                "--duration",
+                f"{seconds}s",
+                "--timeout",
+                "10s",
+                "--header",
+                f"Authorization: Bearer {token}",
+                f"http://127.0.0.1:{port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        total = int(re.search(r"(\d+) requests in", out).group(1))
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        socket_errors = re.search(r"Socket errors: (.*)", out)
+        errors = (int(bad.group(1)) if bad else 0) + (
+            sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1))) if socket_errors else 0
+        )
+        latency = re.search(r"Latency\s+(\S+)", out).group(1)
+        return {
+            "client": "wrk, 1 thread, 8 connections",
+            "rps": (total - errors) / seconds,
+            "ok": total - errors,
+            "errors": errors,
+            "latency": latency,
+        }
+
+    @staticmethod
+    def _python_client(port: int, path: str, token: str, seconds: int) -> Result:
+        """8 Python threads (when wrk is not installed): they share the cores with
+        the server, so the figure understates what the server can do."""
+        import http.client
+
+        deadline = time.monotonic() + seconds
+        counts = {"ok": 0, "errors": 0}
+        lock = threading.Lock()
+
+        def worker() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            while time.monotonic() < deadline:
+                try:
+                    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+                    response = conn.getresponse()
+                    response.read()
+                    ok = response.status == 200
+                except OSError:
+                    ok = False
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                with lock:
+                    counts["ok" if ok else "errors"] += 1
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return {
+            "client": "8 Python threads (install wrk for a fairer figure)",
+            "rps": counts["ok"] / seconds,
+            **counts,
+            "latency": "",
+        }
 
     def _report(self, rows: list[Any], csv: Result, load: Result, output: str) -> None:
         with connection.cursor() as cursor:
@@ -428,9 +532,10 @@ class Command(BaseCommand):
             f"CSV export of {csv['rows']:,} rows: {csv['seconds']:.1f} s, "
             f"{csv['rows_per_s']:,.0f} rows/s, peak RSS growth {csv['peak_growth_mb']:.0f} MB.",
             "",
-            f"Loopback load, gunicorn 2 workers, 8 client threads, GET /v1/numbers/list?"
+            f"Loopback load, gunicorn 2 workers, {load['client']}, GET /v1/numbers/list?"
             f"size=10 for {load['seconds']} s: {load['rps']:.0f} requests/s, "
-            f"{load['ok']:,} ok, {load['errors']} errors.",
+            f"{load['ok']:,} ok, {load['errors']} errors"
+            f"{', mean latency ' + load['latency'] if load['latency'] else ''}.",
             "",
         ]
         text = "\n".join(lines)
