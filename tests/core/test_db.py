@@ -1,4 +1,8 @@
-"""core.db.custom_plans: per-query planning for the dashboard's lists, and only there."""
+"""core.db.custom_plans: per-query planning for the dashboard's lists, and only there.
+
+SET LOCAL lasts until the enclosing transaction ends: in a request (autocommit)
+that is the block's own; inside another transaction, the outer one's.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ def _mode() -> str:
         return cursor.fetchone()[0]
 
 
+@pytest.mark.django_db(transaction=True)  # as in a request: no enclosing transaction
 def test_custom_plans_last_for_the_block_only():
     if connection.vendor != "postgresql":
         pytest.skip("a PostgreSQL planner setting")
@@ -26,7 +31,6 @@ def test_custom_plans_last_for_the_block_only():
 
 
 def test_the_block_is_harmless_elsewhere():
-    with custom_plans():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            assert cursor.fetchone()[0] == 1
+    with custom_plans(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone()[0] == 1
