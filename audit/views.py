@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from core.access import staff_view
+from core.csvexport import csv_response, csv_safe
 from core.lists import list_page, wants_fragment
 from phone_numbers.forms import PAGE_SIZES
-from phone_numbers.views import Echo, csv_safe
 
 from .forms import AuditFilterForm
 from .queries import audit_trail, object_url
@@ -67,8 +65,4 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
                 )
             ]
 
-    writer = csv.writer(Echo())
-    response = StreamingHttpResponse((writer.writerow(r) for r in rows()), content_type="text/csv")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
-    return response
+    return csv_response(rows(), "audit")

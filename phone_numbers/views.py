@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from agents.models import Agent
 from audit.queries import history_for
 from core.access import staff_view
+from core.csvexport import csv_response, csv_safe
 from core.lists import Chip, list_page, list_query_for, sort_headers, wants_fragment
 from users.models import User
 
@@ -115,22 +114,6 @@ def detail(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "numbers/detail.html", context)
 
 
-class Echo:
-    """A file-like object whose write returns the line, for streaming csv."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_START) else text
-
-
 CSV_HEADER = [
     "number",
     "label",
@@ -205,10 +188,4 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     form = NumberFilterForm(request.GET)
     sort, desc = form.sort
     queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
-    writer = csv.writer(Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in csv_rows(queryset)), content_type="text/csv"
-    )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="numbers-{stamp}.csv"'
-    return response
+    return csv_response(csv_rows(queryset), "numbers")
