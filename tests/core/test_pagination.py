@@ -45,6 +45,7 @@ def test_counts_are_exact_up_to_the_limit(numbers):
 
 def test_beyond_the_limit_postgres_estimates_and_says_so(numbers, monkeypatch):
     monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 5)
+    monkeypatch.setattr(pagination, "QUICK_COUNT_LIMIT", 2)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE numbers_phonenumber")
@@ -148,6 +149,26 @@ def test_a_keyset_page_starts_its_index_scan_at_the_cursor(mixed):
         db.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in db.fetchall())
     assert "Index Cond: ((number)::text >= " in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("planner_says", "exact_limit", "expected", "queries"),
+    [
+        (1_000_000, 100, (1_000_000, True), 1),  # large: not counted further
+        (20, 100, (40, False), 2),  # small: counted exactly
+        (30, 35, (36, True), 2),  # wrongly small: the bounded count shows more
+    ],
+)
+def test_a_filtered_count_beyond_the_quick_bound_asks_the_planner_first(
+    numbers, monkeypatch, django_assert_num_queries, planner_says, exact_limit, expected, queries
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("estimates are PostgreSQL's")
+    monkeypatch.setattr(pagination, "QUICK_COUNT_LIMIT", 10)
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", exact_limit)
+    monkeypatch.setattr(pagination, "estimate_rows", lambda qs: planner_says)
+    with django_assert_num_queries(queries):  # the quick count, then the bounded one
+        assert pagination.count_rows(PhoneNumber.objects.filter(active=True)) == expected
 
 
 def test_the_api_refuses_a_page_beyond_the_cap_with_a_reason(client, owner, numbers, monkeypatch):
