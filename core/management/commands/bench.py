@@ -101,6 +101,7 @@ class _ConnS(serializers.ModelSerializer):
 
 
 class _AgentS(serializers.ModelSerializer):
+    user_id = serializers.UUIDField(read_only=True)
     prompt = _PromptS()
     actions = _ActionS(many=True)
     webhook = _WebhookS()
@@ -194,6 +195,24 @@ def measure(call: Callable[[], Any], repeats: int, warmup: int = WARMUP) -> Resu
 
 def _get(client: Client, path: str, **headers: str) -> Callable[[], Any]:
     return lambda: client.get(path, **headers)
+
+
+def parse_wrk(out: str, seconds: int) -> Result:
+    """Requests per second and errors from wrk's report; non-2xx/3xx responses and
+    socket errors (connect, read, write, timeout) count as errors."""
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (
+        sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1))) if socket_errors else 0
+    )
+    return {
+        "client": "wrk, 1 thread, 8 connections",
+        "rps": (total - errors) / seconds,
+        "ok": total - errors,
+        "errors": errors,
+        "latency": re.search(r"Latency\s+(\S+)", out).group(1),
+    }
 
 
 class Command(BaseCommand):
@@ -440,20 +459,7 @@ class Command(BaseCommand):
             text=True,
             check=True,
         ).stdout
-        total = int(re.search(r"(\d+) requests in", out).group(1))
-        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        socket_errors = re.search(r"Socket errors: (.*)", out)
-        errors = (int(bad.group(1)) if bad else 0) + (
-            sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1))) if socket_errors else 0
-        )
-        latency = re.search(r"Latency\s+(\S+)", out).group(1)
-        return {
-            "client": "wrk, 1 thread, 8 connections",
-            "rps": (total - errors) / seconds,
-            "ok": total - errors,
-            "errors": errors,
-            "latency": latency,
-        }
+        return parse_wrk(out, seconds)
 
     @staticmethod
     def _python_client(port: int, path: str, token: str, seconds: int) -> Result:
