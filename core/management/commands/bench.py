@@ -220,7 +220,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--numbers", type=int, default=1_000_000)
-        parser.add_argument("--repeats", type=int, default=30)
+        parser.add_argument("--repeats", type=int, default=50)
         parser.add_argument("--load-seconds", type=int, default=10)
         parser.add_argument("--output", default="docs/benchmarks.md")
 
@@ -497,6 +497,14 @@ class Command(BaseCommand):
             "latency": "",
         }
 
+    @staticmethod
+    def _cpu_probe() -> float:
+        """Milliseconds for a fixed pure-Python loop: this shared machine's speed
+        drifts by a third between runs, so runs are compared through it."""
+        started = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        return (time.perf_counter() - started) * 1000
+
     def _report(self, rows: list[Any], csv: Result, load: Result, output: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
@@ -511,8 +519,10 @@ class Command(BaseCommand):
             "# Benchmarks",
             "",
             f"Made by `make bench` on {time.strftime('%Y-%m-%d')}: {machine}.",
-            "One process, Django test client in-process (no network), 3 warm-up requests, "
-            "then median (p50) and p95 in ms; queries = SQL statements for one request.",
+            f"One process, Django test client in-process (no network), {WARMUP} warm-up "
+            "requests, then median (p50) and p95 in ms; queries = SQL statements for one "
+            "request. Ratios compare the same run; absolute figures drift between runs "
+            f"with the machine (CPU probe, a fixed Python loop: {self._cpu_probe():.0f} ms).",
             "Peer: the Django admin changelist for inventory rows; a DRF ListAPIView with "
             "nested ModelSerializers and PageNumberPagination for API rows.",
             "",
