@@ -79,7 +79,9 @@ def _page_for(queryset: QuerySet[Any], form: Any) -> Page[Any]:
         page = keyset_page(queryset, size=size, cursor=cursor)
         if page.items or not page.total:
             return page
-        # The rows beyond the cursor are gone (deleted meanwhile): show the end.
+        # The rows beyond the cursor are gone (deleted meanwhile): show that end.
+        if cursor.direction == "before":
+            return _offset_page(queryset, page=1, size=size)
     elif not form.value("last"):
         return _offset_page(queryset, page=form.page_number, size=size)
     return keyset_page(queryset, size=size, last=True)

@@ -136,6 +136,28 @@ def test_the_dashboard_pages_by_cursor_and_says_when_a_link_is_bad(client, suppo
     assert "The page link is damaged. Showing the first page." in bad and "1–25 of 40" in bad
 
 
+@pytest.mark.parametrize(
+    ("link", "start_page", "doomed", "shown"),
+    [
+        ("next", 1, slice(25, None), "1–25 of 25"),  # the rows after are gone: the end
+        ("prev", 2, slice(None, 25), "1–25 of 45"),  # the rows before are gone: the start
+    ],
+)
+def test_a_link_whose_rows_were_deleted_shows_that_end_of_the_list(
+    client, support, owner, mixed, link, start_page, doomed, shown
+):
+    for i in range(30):  # 70 numbers: a page either side of page 2
+        make_number(owner, f"+1303556{i:04d}")
+    client.force_login(support)
+    url = reverse("numbers:list")
+    page = client.get(url, {"page": start_page}, HTTP_HX_REQUEST="true").content.decode()
+    href = re.search(rf'href="\?([^"]*)" hx-get=[^>]*rel="{link}"', page).group(1)
+    ordered = list(PhoneNumber.objects.order_by("number", "id"))
+    PhoneNumber.objects.filter(pk__in=[n.pk for n in ordered[doomed]]).delete()
+    body = client.get(f"{url}?{html.unescape(href)}", HTTP_HX_REQUEST="true").content.decode()
+    assert shown in body
+
+
 def test_a_keyset_page_starts_its_index_scan_at_the_cursor(mixed):
     if connection.vendor != "postgresql":
         pytest.skip("the plan is PostgreSQL's")
