@@ -94,6 +94,25 @@ class PhoneNumber(models.Model):
             models.Index(fields=["user", "number", "id"], name="number_user_number_id"),
             models.Index(fields=["telephony_provider", "number"], name="number_provider_number"),
             models.Index(fields=["active", "number"], name="number_active_number"),
+            # The support quick filters (queries.HEALTH_FILTERS) and "outbound only":
+            # each a small partial index in the default sort order, so the first
+            # page is a short index range scan instead of a walk of every number
+            # (at 1M: invalid numbers 625 ms, routes nowhere 196 ms, outbound 130 ms).
+            models.Index(
+                fields=["number", "id"],
+                name="number_invalid",
+                condition=Q(number_is_valid=False),
+            ),
+            models.Index(
+                fields=["number", "id"],
+                name="number_routes_nowhere",
+                condition=Q(active=True, outbound_only=False, inbound_agent__isnull=True),
+            ),
+            models.Index(
+                fields=["number", "id"],
+                name="number_outbound_only",
+                condition=Q(outbound_only=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -226,3 +226,25 @@ def test_the_trigram_indexes_match_the_sql_the_orm_emits(numbers, lookup, index)
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (NumberFilters(health="routes_nowhere"), "number_routes_nowhere"),
+        (NumberFilters(health="invalid_number"), "number_invalid"),
+        (NumberFilters(outbound_only=True), "number_outbound_only"),
+    ],
+)
+def test_the_quick_filters_read_their_partial_index_in_sort_order(numbers, filters, index):
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    page = queries.inventory(filters=filters, sort="number", desc=False)[:51]
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # Tiny tables: forbid scanning and sorting so the plan shows the ordered path.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Index Scan using {index}" in plan, plan
