@@ -499,8 +499,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def _cpu_probe() -> float:
-        """Milliseconds for a fixed pure-Python loop: this shared machine's speed
-        drifts by a third between runs, so runs are compared through it."""
+        """Milliseconds for a fixed pure-Python loop: a hint of this shared machine's
+        speed, which drifts by a third between runs (the probe does not catch all
+        of it: memory and PostgreSQL drift too)."""
         started = time.perf_counter()
         sum(i * i for i in range(2_000_000))
         return (time.perf_counter() - started) * 1000
@@ -521,8 +522,9 @@ class Command(BaseCommand):
             f"Made by `make bench` on {time.strftime('%Y-%m-%d')}: {machine}.",
             f"One process, Django test client in-process (no network), {WARMUP} warm-up "
             "requests, then median (p50) and p95 in ms; queries = SQL statements for one "
-            "request. Ratios compare the same run; absolute figures drift between runs "
-            f"with the machine (CPU probe, a fixed Python loop: {self._cpu_probe():.0f} ms).",
+            "request. Ratios compare the same run; absolute figures drift by up to a third "
+            "between runs on this shared machine (a hint of its speed, a fixed Python loop: "
+            f"{self._cpu_probe():.0f} ms).",
             "Peer: the Django admin changelist for inventory rows; a DRF ListAPIView with "
             "nested ModelSerializers and PageNumberPagination for API rows.",
             "",
