@@ -1,0 +1,35 @@
+"""Django template comments ``{# ... #}`` end on the line they start on; a longer
+one is not a comment and its text is rendered into the page (it once was, above
+an edited inventory row). Jinja2 templates allow multi-line comments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.urls import reverse
+
+from tests.factories import make_number
+
+TEMPLATES = Path(settings.BASE_DIR) / "templates"
+
+
+def test_django_template_comments_close_on_their_own_line():
+    unclosed = [
+        f"{path.relative_to(TEMPLATES)}:{number}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        if "jinja2" not in path.relative_to(TEMPLATES).parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "{#" in line and "#}" not in line[line.index("{#") :]
+    ]
+    assert not unclosed, f"use {{% comment %}} for multi-line comments: {unclosed}"
+
+
+def test_an_edited_row_renders_no_template_text(client, number_admin, owner):
+    number = make_number(owner, "+13035550111", label="Desk")
+    client.force_login(number_admin)
+    body = client.get(
+        reverse("numbers:edit_label", args=[number.pk]), {"slot": "row"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'name="label"' in body
+    assert "{#" not in body and "#}" not in body and "{%" not in body
