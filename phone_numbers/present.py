@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from agents.masking import mask_json
 from agents.present import agent_json, connection_json
-from core.templatetags.switchboard import pk_url
+from core.links import pk_url
 
 from . import phone
 from .models import PhoneNumber

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from django import template
-from django.urls import get_script_prefix, reverse
 
 from agents.masking import mask_json
 from core.lists import list_query
@@ -27,22 +25,6 @@ def masked_json(value: Any) -> str:
 @register.filter
 def phone_display(number: str) -> str:
     return phone.display(number)
-
-
-_PK_PLACEHOLDER = "00000000-0000-4000-8000-00000000abcd"
-
-
-@lru_cache(maxsize=256)
-def _url_pattern(name: str, script_prefix: str) -> str:
-    return reverse(name, kwargs={"pk": _PK_PLACEHOLDER})
-
-
-@register.simple_tag
-def pk_url(name: str, pk: object) -> str:
-    """``{% url name pk %}`` for table rows: the route is reversed once per process,
-    then the id is substituted (a page of 50 rows reversed ~450 URLs, a third of
-    its rendering time)."""
-    return _url_pattern(name, get_script_prefix()).replace(_PK_PLACEHOLDER, str(pk))
 
 
 @register.simple_tag(takes_context=True)
