@@ -110,6 +110,7 @@ def count_rows(queryset: QuerySet[Any]) -> tuple[int, bool]:
     ids = queryset.order_by().values("pk")
     if connection.vendor != "postgresql":
         return ids.count(), False  # no estimates to offer; SQLite is the small setup
+    estimate = None
     if not queryset.query.where:
         # The whole table: pg_class.reltuples is right to within autovacuum's lag.
         estimate = estimate_rows(ids)
@@ -118,7 +119,8 @@ def count_rows(queryset: QuerySet[Any]) -> tuple[int, bool]:
     quick = ids[: QUICK_COUNT_LIMIT + 1].count()
     if quick <= QUICK_COUNT_LIMIT:
         return quick, False
-    estimate = estimate_rows(ids)
+    if estimate is None:
+        estimate = estimate_rows(ids)
     if estimate > EXACT_COUNT_LIMIT:
         return max(estimate, quick), True
     bounded = ids[: EXACT_COUNT_LIMIT + 1].count()
@@ -286,34 +288,28 @@ def _reversed(keys: list[SortKey]) -> list[SortKey]:
     return [replace(k, descending=not k.descending) for k in keys]
 
 
+def cursor_token(
+    direction: str, keys: list[SortKey], row: Any, offset: int, estimated: bool = False
+) -> str:
+    """The token of a link to the page ``direction`` ("after"/"before") ``row``,
+    which has ``offset`` rows before it."""
+    ordering = tuple(k.spec for k in keys)
+    return encode_cursor(Cursor(direction, ordering, row_values(row, keys), offset, estimated))
+
+
 def with_cursors(page: Page[Any], queryset: QuerySet[Any]) -> Page[Any]:
     """``page`` with the cursors of its Next and Previous links."""
     if not page.items:
         return page
     keys = sort_keys(queryset)
-    ordering = tuple(k.spec for k in keys)
     estimated = page.position_is_estimated
     next_cursor = previous_cursor = ""
     if page.has_more:
-        next_cursor = encode_cursor(
-            Cursor(
-                "after",
-                ordering,
-                row_values(page.items[-1], keys),
-                page.rows_before + len(page.items),
-                estimated,
-            )
-        )
+        offset = page.rows_before + len(page.items)
+        next_cursor = cursor_token("after", keys, page.items[-1], offset, estimated)
     if not page.is_first:
-        previous_cursor = encode_cursor(
-            Cursor(
-                "before",
-                ordering,
-                row_values(page.items[0], keys),
-                max(0, page.rows_before - page.size),
-                estimated,
-            )
-        )
+        offset = max(0, page.rows_before - page.size)
+        previous_cursor = cursor_token("before", keys, page.items[0], offset, estimated)
     return replace(page, next_cursor=next_cursor, previous_cursor=previous_cursor)
 
 

@@ -20,6 +20,16 @@ from users.services import api_token_create
 pytestmark = pytest.mark.django_db
 
 
+def _plan(queryset, *settings: str) -> str:
+    """EXPLAIN of ``queryset`` after ``settings`` (rolled back with the test)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        for statement in settings:
+            cursor.execute(statement)
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 @pytest.fixture
 def numbers(owner):
     agent = make_agent(owner, name="Desk")
@@ -164,12 +174,7 @@ def test_a_keyset_page_starts_its_index_scan_at_the_cursor(mixed):
     qs = queries.inventory(filters=NumberFilters(), sort="number", desc=False)
     cursor = decode_cursor(lists._offset_page(qs, page=1, size=7).next_cursor, qs)
     deep = qs.filter(pagination._after(pagination.sort_keys(qs), cursor.values))[:8]
-    sql, params = deep.query.sql_with_params()
-    with connection.cursor() as db:
-        db.execute("SET LOCAL enable_seqscan = off")
-        db.execute("SET LOCAL enable_sort = off")
-        db.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in db.fetchall())
+    plan = _plan(deep, "SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off")
     assert "Index Cond: ((number)::text >= " in plan, plan
 
 
@@ -215,16 +220,15 @@ def test_the_api_refuses_a_page_beyond_the_cap_with_a_reason(client, owner, numb
 def test_the_trigram_indexes_match_the_sql_the_orm_emits(numbers, lookup, index):
     if connection.vendor != "postgresql":
         pytest.skip("pg_trgm indexes exist on PostgreSQL only")
-    sql, params = PhoneNumber.objects.filter(**lookup).values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        # Tiny tables: forbid the alternatives so the plan shows whether the index applies.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        # On a few rows a bitmap over the whole (user, number, id) btree costs less
-        # than the GIN; the test's transaction rolls this back.
-        cursor.execute("DROP INDEX number_user_number_id")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # Tiny tables: forbid the alternatives so the plan shows whether the index applies.
+    # On a few rows a bitmap over the whole (user, number, id) btree costs less than
+    # the GIN; the test's transaction rolls the DROP back.
+    plan = _plan(
+        PhoneNumber.objects.filter(**lookup).values("pk"),
+        "SET LOCAL enable_seqscan = off",
+        "SET LOCAL enable_indexscan = off",
+        "DROP INDEX number_user_number_id",
+    )
     assert index in plan, plan
 
 
@@ -240,11 +244,6 @@ def test_the_quick_filters_read_their_partial_index_in_sort_order(numbers, filte
     if connection.vendor != "postgresql":
         pytest.skip("the plan is PostgreSQL's")
     page = queries.inventory(filters=filters, sort="number", desc=False)[:51]
-    sql, params = page.query.sql_with_params()
-    with connection.cursor() as cursor:
-        # Tiny tables: forbid scanning and sorting so the plan shows the ordered path.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_sort = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # Tiny tables: forbid scanning and sorting so the plan shows the ordered path.
+    plan = _plan(page, "SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off")
     assert f"Index Scan using {index}" in plan, plan

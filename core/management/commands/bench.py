@@ -35,7 +35,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 from core.ordering import sort_keys
-from core.pagination import Cursor, encode_cursor, page_of, row_values
+from core.pagination import cursor_token, page_of
 from phone_numbers import queries
 from phone_numbers.models import PhoneNumber
 from phone_numbers.queries import NumberFilters
@@ -337,11 +337,8 @@ class Command(BaseCommand):
     def _cursor_at(self, offset: int) -> str:
         """The Next-link cursor a user holds after paging to row ``offset`` by number."""
         queryset = queries.inventory(filters=NumberFilters(), sort="number", desc=False)
-        keys = sort_keys(queryset)
         row = queryset[offset - 1 : offset].get()
-        return encode_cursor(
-            Cursor("after", tuple(k.spec for k in keys), row_values(row, keys), offset)
-        )
+        return cursor_token("after", sort_keys(queryset), row, offset)
 
     def _trigram(self, number: PhoneNumber, repeats: int) -> list[tuple[str, Result, Result]]:
         """The same searches (first page + bounded count) with the trigram indexes and
