@@ -10,21 +10,38 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 DOTS = "\u2022" * 8
 VISIBLE_TAIL = 4
 TAIL_MIN_LENGTH = 16
 
-# A JSON key names a secret when one of its words (snake_case, kebab-case or
-# camelCase) is one of these. "keywords" or "monkey" do not match: the whole
-# word must be the secret word.
+# The secret rule for JSON fields and URL fields (plain text such as a
+# description or a prompt's content is never scanned: it is shown as written).
+#
+# A key names a secret when one of its words (snake_case, kebab-case,
+# camelCase, any casing) is a secret word or ends in one, plural or not:
+# "apiKeys", "ACCESS-TOKENS", "clientSecrets", "Authorization". Words are
+# whole words: "keywords", "monkey", "author" and "tokenizer" are not secrets.
+# A quantity is not a secret: a key with a measure word beside its secret
+# word ("token_count", "max_tokens", "password_min_length") holds a number
+# about secrets, and for tokens the LLM usage words say the same
+# ("prompt_tokens", "completion_tokens").
 _SECRET_WORDS = frozenset(
     {
         "key",
+        "keys",
         "apikey",
+        "apikeys",
+        "accesskey",
+        "secretkey",
+        "privatekey",
         "token",
+        "tokens",
         "secret",
+        "secrets",
         "password",
+        "passwords",
         "passwd",
         "pwd",
         "passphrase",
@@ -32,10 +49,46 @@ _SECRET_WORDS = frozenset(
         "credentials",
         "signature",
         "auth",
+        "authorization",
+        "bearer",
+        "cookie",
+        "cookies",
+        "jwt",
+        "dsn",
     }
 )
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Run-together words that end in a secret word: "accesstoken", "clientsecret".
+_SECRET_SUFFIXES = ("token", "tokens", "secret", "secrets", "password", "passwords", "apikey")
+_TOKEN_WORDS = frozenset({"token", "tokens"})
+_MEASURE_WORDS = frozenset(
+    {"count", "counts", "max", "min", "limit", "limits", "num", "total", "length", "size"}
+)
+_LLM_USAGE_WORDS = frozenset(
+    {"prompt", "completion", "input", "output", "cached", "reasoning", "usage", "budget", "per"}
+)
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+
+# Values that are credentials whatever their key is called: an Authorization
+# header's value, the well-known provider prefixes (OpenAI/Stripe sk-, Slack
+# xox?-, GitHub ghp_, AWS AKIA...), JSON Web Tokens and PEM private keys.
+_CREDENTIAL_VALUE = re.compile(
+    r"""
+    \b(?:bearer|basic)\s+[A-Za-z0-9._~+/-]{16,}=*
+  | \b(?:sk|rk)[-_][A-Za-z0-9_-]{20,}
+  | \bxox[abposr]-[A-Za-z0-9-]{10,}
+  | \bgh[pousr]_[A-Za-z0-9]{20,}
+  | \bgithub_pat_[A-Za-z0-9_]{20,}
+  | \b(?:AKIA|ASIA)[0-9A-Z]{16}\b
+  | \bAIza[0-9A-Za-z_-]{35}
+  | \bwhsec_[A-Za-z0-9]{16,}
+  | \bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}
+  | \beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*
+  | -----BEGIN[A-Z ]*PRIVATE\ KEY-----
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def mask_secret(value: Any) -> str | None:
@@ -57,14 +110,97 @@ def is_masked(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(DOTS)
 
 
+def _words(name: str) -> list[str]:
+    return [w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", str(name)).lower()) if w]
+
+
 def is_secret_key(name: str) -> bool:
     """True when a JSON key's name says it holds a secret (api_key, authToken...)."""
-    words = _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", str(name)).lower())
-    return any(word in _SECRET_WORDS for word in words)
+    words = _words(name)
+    hits = {w for w in words if w in _SECRET_WORDS or w.endswith(_SECRET_SUFFIXES)}
+    if not hits:
+        return False
+    if any(w in _MEASURE_WORDS for w in words):
+        return False
+    return not (all(h in _TOKEN_WORDS for h in hits) and any(w in _LLM_USAGE_WORDS for w in words))
+
+
+def looks_like_credential(value: Any) -> bool:
+    """True when a string is a credential by its shape (sk-..., a JWT, Bearer ...)."""
+    return isinstance(value, str) and _CREDENTIAL_VALUE.search(value) is not None
+
+
+def _secret_query(name: str, value: str) -> bool:
+    return is_secret_key(name) or looks_like_credential(value)
+
+
+def url_has_secret(url: Any) -> bool:
+    """True when a URL carries a password or a secret-named query parameter."""
+    if not isinstance(url, str) or not _URL_START.match(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return False
+    if password:
+        return True
+    pairs = parse_qsl(parts.query, keep_blank_values=True) + parse_qsl(
+        parts.fragment, keep_blank_values=True
+    )
+    return any(_secret_query(k, v) and v for k, v in pairs)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password and secret query values masked; the rest as written."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{DOTS}@{host}"
+
+    def masked_query(query: str) -> str:
+        if not query or "=" not in query:
+            return query
+        out = []
+        for piece in query.split("&"):
+            name, sep, value = piece.partition("=")
+            decoded_name, decoded_value = unquote_plus(name), unquote_plus(value)
+            if sep and decoded_value and _secret_query(decoded_name, decoded_value):
+                piece = f"{name}={mask_secret(decoded_value)}"
+            out.append(piece)
+        return "&".join(out)
+
+    return urlunsplit(
+        (parts.scheme, netloc, parts.path, masked_query(parts.query), masked_query(parts.fragment))
+    )
+
+
+def secret_preview(key: Any, value: Any) -> tuple[bool, Any]:
+    """Whether the JSON value under ``key`` is a secret, and how a person sees it.
+
+    The one decision behind sealing (``agents.fields``) and masking: a
+    secret-named key hides its whole value (keys of a nested object stay
+    visible); a credential-shaped string or a URL with a password hides
+    whatever its key is called. Returns ``(False, None)`` for everything else.
+    """
+    if value is None:
+        return False, None
+    if key is not None and is_secret_key(key):
+        return True, mask_all(value)
+    if isinstance(value, str):
+        if looks_like_credential(value):
+            return True, mask_secret(value)
+        if url_has_secret(value):
+            return True, mask_url(value)
+    return False, None
 
 
 def mask_all(value: Any) -> Any:
     """Mask every leaf of a structure, keeping its keys: used for credentials."""
+    if isinstance(value, Mapping) and "__sealed__" in value:
+        return value.get("preview")
     if isinstance(value, Mapping):
         return {str(k): mask_all(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -72,24 +208,20 @@ def mask_all(value: Any) -> Any:
     return mask_secret(value)
 
 
-def _masked_secret(value: Any) -> Any:
-    # A value sealed at rest carries its own masked preview (agents.fields).
-    if isinstance(value, Mapping) and "__sealed__" in value:
-        return value.get("preview")
-    return mask_all(value)
-
-
-def mask_json(value: Any) -> Any:
-    """Mask the values under secret-named keys anywhere in a JSON structure.
+def mask_json(value: Any, key: Any = None) -> Any:
+    """A JSON structure as a person may see it: every secret masked (``secret_preview``).
 
     Used for free-form settings (a voice's ``api_key``, an action config's
-    ``signing_secret``); everything else passes through unchanged.
+    ``signing_secret``, a header's ``Bearer ...``). A value sealed at rest
+    shows the preview stored with it; everything else passes through.
     """
+    if isinstance(value, Mapping) and "__sealed__" in value:
+        return value.get("preview")
+    is_secret, preview = secret_preview(key, value)
+    if is_secret:
+        return preview
     if isinstance(value, Mapping):
-        return {
-            str(k): _masked_secret(v) if is_secret_key(k) else mask_json(v)
-            for k, v in value.items()
-        }
+        return {str(k): mask_json(v, k) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask_json(v) for v in value]
     return value

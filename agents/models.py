@@ -15,7 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from .fields import EncryptedJSONField, HttpUrlField, SecretSealingJSONField, reveal
+from core.limits import LimitedModel
+
+from .fields import EncryptedJSONField, SecretSealingJSONField, SecretURLField, reveal
 from .masking import mask_all
 from .validators import (
     ChoiceListValidator,
@@ -134,7 +136,7 @@ def check_same_owner(
             )
 
 
-class OwnedModel(models.Model):
+class OwnedModel(LimitedModel, models.Model):
     """Fields every upstream object has: a UUID id, its owner and timestamps."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -176,7 +178,7 @@ class Prompt(OwnedModel):
     label = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     content = models.TextField(blank=True)
-    context_endpoint = HttpUrlField(
+    context_endpoint = SecretURLField(
         max_length=2048, blank=True, null=True, validators=[validate_http_url]
     )
     collect_fields = models.JSONField(
@@ -232,7 +234,7 @@ class Webhook(OwnedModel):
         blank=True,
         validators=[ChoiceListValidator(WebhookEvent.values, "webhook events")],
     )
-    url = HttpUrlField(max_length=2048, validators=[validate_http_url])
+    url = SecretURLField(max_length=2048, validators=[validate_http_url])
     method = models.CharField(
         max_length=4, choices=WebhookMethod.choices, default=WebhookMethod.POST
     )
@@ -312,7 +314,7 @@ class Agent(OwnedModel):
     interrupt_sensitivity = models.CharField(
         max_length=8, choices=InterruptSensitivity.choices, default=InterruptSensitivity.LOW
     )
-    context_endpoint = HttpUrlField(
+    context_endpoint = SecretURLField(
         max_length=2048, blank=True, null=True, validators=[validate_http_url]
     )
     noise_suppression = models.BooleanField(default=False)

@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.deconstruct import deconstructible
 
-E164_RE = re.compile(r"^\+[1-9]\d{1,14}$")
+# ASCII digits only: "\d" would take a fullwidth digit (U+FF14) and let look-alikes of real
+# numbers in.
+E164_RE = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 validate_http_url = URLValidator(schemes=["http", "https"], message="Enter an http(s) URL.")
 

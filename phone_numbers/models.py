@@ -15,6 +15,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from agents.fields import SecretSealingJSONField
 from agents.models import AccountConnection, Agent, ConnectionType, check_same_owner
 from agents.validators import validate_e164, validate_string_map
+from core.limits import LimitedModel
 
 from . import phone
 
@@ -40,7 +41,7 @@ PROVIDER_CONNECTION_TYPES: dict[str, frozenset[str]] = {
 }
 
 
-class PhoneNumber(models.Model):
+class PhoneNumber(LimitedModel, models.Model):
     """A rented phone number, owned by a customer, optionally routed to an agent.
 
     ``version`` grows by one on every change and lets writers detect that

@@ -40,7 +40,7 @@ API_NUMBER_SORTS = ("number", "label", "created_at", "updated_at", "active", "te
 HEALTH_FILTERS: dict[str, tuple[str, Q]] = {}  # filled below, once the Q helpers exist
 
 # A search made of digits and phone punctuation is a number search.
-_NUMBER_SEARCH = re.compile(r"^[\d\s().+-]+$")
+_NUMBER_SEARCH = re.compile(r"^[0-9\s().+-]+$")
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def test_a_deactivated_users_token_is_a_401(client, owner):
 
 def test_no_token_value_is_stored(owner):
     api_token, token = api_token_create(user=owner)
-    secret = token.rsplit("_", 1)[1]
+    secret = token.split("_", 2)[2]
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM users_apitoken")
         dump = repr(cursor.fetchall())

@@ -108,7 +108,7 @@ def planted(db):
     tokens = {}
     for user in (owner, other):
         _api_token, token = api_token_create(user=user, name="canary")
-        c.add(token.rsplit("_", 1)[1])  # the secret part; sb_<prefix>_ is public
+        c.add(token.split("_", 2)[2])  # the secret part; sb_<prefix>_ is public
         tokens[user.email] = token
     groups = ensure_roles()
     staff = {"superuser": User.objects.create_superuser("root@x.test", "pw-root-123456")}
