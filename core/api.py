@@ -13,8 +13,11 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .limits import limit, loads_bounded
 
 # DRF error codes to the upstream's (pydantic-style) error types.
 ERROR_TYPES = {
@@ -87,6 +90,31 @@ def _flatten(errors: Any, loc: list[Any], field: Any) -> list[dict[str, Any]]:
     return out
 
 
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+
+
+class BoundedJSONParser(JSONParser):
+    """JSON bodies within ``core.limits``: a bounded size, no NaN or Infinity, and
+    nesting that cannot exhaust the stack (DRF's parser let RecursionError through:
+    a 500). No message echoes the body."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        cap = limit("api_body_bytes")
+        raw = stream.read(cap + 1)
+        if len(raw) > cap:
+            raise BodyTooLarge(f"The request body is over {cap:,} bytes.")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise exceptions.ParseError("The body is not valid UTF-8.") from None
+        try:
+            return loads_bounded(text)
+        except ValueError as exc:
+            raise exceptions.ParseError(f"The body is not valid JSON: {exc}.") from None
+
+
 def validate(serializer_class: type[serializers.Serializer], data: Any, location: str) -> Any:
     """Validate ``data`` (query parameters or a body) or raise a 422 in upstream shape.
 
@@ -116,11 +144,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": exc.errors}, status=exc.status_code)
     if isinstance(exc, exceptions.ParseError):
         return Response(
-            {
-                "detail": [
-                    {"loc": ["body"], "msg": "The body is not valid JSON.", "type": "json_invalid"}
-                ]
-            },
+            {"detail": [{"loc": ["body"], "msg": str(exc.detail), "type": "json_invalid"}]},
             status=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     if isinstance(exc, exceptions.ValidationError):

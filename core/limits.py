@@ -72,7 +72,13 @@ def string_problem(value: str) -> str | None:
 
 
 def _path(base: str, key: Any) -> str:
-    return f"{base}[{key}]" if isinstance(key, int) else f"{base}.{key}"
+    if isinstance(key, int):
+        return f"{base}[{key}]"
+    key = str(key)
+    if string_problem(key) or not key.isprintable():
+        # A path names the place without carrying the bad characters along.
+        key = key.encode("unicode_escape", "backslashreplace").decode("ascii")
+    return f"{base}.{key}"
 
 
 def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[Any, str, int, bool]]:

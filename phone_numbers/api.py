@@ -21,6 +21,7 @@ from agents.queries import agent_for_owner
 from audit.models import Source
 from audit.services import Actor
 from core.api import RequestValidationError, paged_response, validate
+from core.limits import json_problems
 from core.params import StrictCharField, list_params
 from core.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
 
@@ -54,6 +55,13 @@ class NumberUpdateBody(serializers.Serializer):
     example_context = serializers.DictField(
         child=StrictCharField(allow_blank=True, trim_whitespace=False), required=False
     )
+
+    def validate_example_context(self, value: dict[str, Any]) -> dict[str, Any]:
+        # Keys are not checked by the DictField: a NUL key was a 500 on PostgreSQL.
+        problems = json_problems(value, "example_context")
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         extra = sorted(set(self.initial_data) - set(self.fields))

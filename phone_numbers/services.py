@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from agents.fields import reveal_secrets, seal_secrets
+from agents.fields import reveal_secrets
 from agents.masking import mask_json
 from agents.models import Agent
 from audit.models import Action
@@ -33,7 +33,12 @@ BULK_LIMIT = 10_000
 
 def _audited(value: Any) -> Any:
     """A value as the trail shows it: names for links, secrets in JSON masked."""
-    return mask_json(seal_secrets(value)) if isinstance(value, dict) else display(value)
+    return mask_json(value) if isinstance(value, dict) else display(value)
+
+
+def _keep_stored(name: str, value: Any, number: PhoneNumber) -> Any:
+    keep = getattr(PhoneNumber._meta.get_field(name), "keep_stored", None)
+    return keep(value, getattr(number, name)) if keep else value
 
 
 class VersionConflict(Exception):
@@ -64,7 +69,13 @@ def phone_number_update(
         changes = {**changes, "label": changes["label"].strip()}
     expected = number.version if expected_version is None else expected_version
 
-    effective = {k: v for k, v in changes.items() if reveal_secrets(getattr(number, k)) != v}
+    # A secret sent back in its masked form keeps the stored one (the field's rule).
+    changes = {k: _keep_stored(k, v, number) for k, v in changes.items()}
+    effective = {
+        k: v
+        for k, v in changes.items()
+        if reveal_secrets(getattr(number, k)) != reveal_secrets(v)
+    }
     if not effective:
         if expected != number.version:
             raise VersionConflict(PhoneNumber.objects.get(pk=number.pk))

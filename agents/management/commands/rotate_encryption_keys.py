@@ -17,7 +17,14 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from agents import crypto
-from agents.fields import SealedCredentials, reseal, sealed_json_fields
+from agents.fields import (
+    URL_SEAL_MARK,
+    SealedCredentials,
+    SealedURL,
+    reseal,
+    sealed_json_fields,
+    sealed_url_fields,
+)
 from agents.models import AccountConnection
 
 
@@ -61,6 +68,24 @@ class Command(BaseCommand):
         self.stdout.write(f"Re-encrypted {rotated}. After: {dict(after) or 'no credentials'}")
         sealed = self._reseal_json(newest, options["batch_size"])
         self.stdout.write(f"Re-encrypted {sealed} secret(s) in JSON settings.")
+        urls = self._reseal_urls(newest, options["batch_size"])
+        self.stdout.write(f"Re-encrypted {urls} URL(s) with a password or secret parameter.")
+
+    def _reseal_urls(self, newest: str, batch_size: int) -> int:
+        """Webhook URLs and context endpoints whose password or query is sealed."""
+        total = 0
+        for model, name in sealed_url_fields():
+            rows = (
+                model.objects.filter(**{f"{name}__contains": URL_SEAL_MARK})
+                .values_list("pk", name)
+                .order_by("pk")
+            )
+            for pk, value in rows.iterator(chunk_size=batch_size):
+                if isinstance(value, SealedURL) and crypto.stored_key_id(value.sealed) != newest:
+                    fresh = SealedURL(str.__str__(value), crypto.reencrypt(value.sealed))
+                    model.objects.filter(pk=pk).update(**{name: fresh})
+                    total += 1
+        return total
 
     def _reseal_json(self, newest: str, batch_size: int) -> int:
         """Secrets sealed inside JSON settings (voice api_key, action signing secret...)."""

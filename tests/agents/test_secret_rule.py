@@ -1,0 +1,230 @@
+"""Where the secret rule draws its line: keys, credential-shaped values and URLs.
+
+One table, so that a change of the rule shows as a change here. The rule
+(``agents.masking.secret_preview``) decides for JSON fields and URL fields;
+plain text (a description, a prompt's content) is never scanned.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.masking import (
+    DOTS,
+    is_secret_key,
+    looks_like_credential,
+    mask_json,
+    mask_url,
+    url_has_secret,
+)
+
+SECRET_KEYS = [
+    # the words, plural or not
+    "key",
+    "keys",
+    "token",
+    "tokens",
+    "secret",
+    "secrets",
+    "password",
+    "passwords",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "credential",
+    "credentials",
+    "signature",
+    "auth",
+    "Authorization",
+    "authorization",
+    "bearer",
+    "Bearer",
+    "cookie",
+    "Set-Cookie",
+    "jwt",
+    "dsn",
+    # every casing and separator
+    "api_key",
+    "api_keys",
+    "apiKey",
+    "apiKeys",
+    "APIKey",
+    "API_KEY",
+    "x-api-key",
+    "X-Api-Key",
+    "ACCESS-TOKENS",
+    "access_token",
+    "accessToken",
+    "refresh_tokens",
+    "refreshTokens",
+    "client_secret",
+    "clientSecrets",
+    "signing-secret",
+    "private_key",
+    "privateKey",
+    "access_key_id",
+    "secretAccessKey",
+    "auth_token",
+    "authToken",
+    "crm_token",
+    "session_cookie",
+    # run together
+    "apikey",
+    "accesstoken",
+    "clientsecret",
+    "dbpassword",
+]
+
+ORDINARY_KEYS = [
+    "keywords",
+    "monkey",
+    "author",
+    "authors",
+    "tokenizer",
+    "provider",
+    "voice_id",
+    "model",
+    "language",
+    "url",
+    "headers",
+    "region",
+    "stability",
+    # quantities: numbers about secrets, not secrets
+    "token_count",
+    "max_tokens",
+    "maxTokens",
+    "prompt_tokens",
+    "completion_tokens",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "tokens_per_minute",
+    "password_min_length",
+    "key_count",
+]
+
+
+@pytest.mark.parametrize("name", SECRET_KEYS)
+def test_a_secret_key_is_recognised(name):
+    assert is_secret_key(name)
+
+
+@pytest.mark.parametrize("name", ORDINARY_KEYS)
+def test_an_ordinary_key_is_not_a_secret(name):
+    assert not is_secret_key(name)
+
+
+CREDENTIAL_VALUES = [
+    "Bearer sk-live-abcdefghijklmnopqrstuvwx",
+    "bearer abcdefghijklmnopqrstuvwxyz012345",
+    "Basic dXNlcjpwYXNzd29yZDEyMzQ1Njc4",
+    "sk-abcdefghijklmnopqrstuvwx",
+    "sk-proj-abcdefghijklmnopqrstuvwx",
+    "sk_live_abcdefghijklmnopqrstuv",
+    "sk_test_abcdefghijklmnopqrstuv",
+    "rk_live_abcdefghijklmnopqrstuv",
+    "xoxb-123456789012-abcdefghijkl",
+    "xoxp-123456789012-abcdefghijkl",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "github_pat_11ABCDEFG0123456789_abcdefghijkl",
+    "AKIAIOSFODNN7EXAMPLE",
+    "AIzaSyA-abcdefghijklmnopqrstuvwxyz01234",
+    "whsec_abcdefghijklmnopqrstuvwx",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIE...",
+    "curl -H 'Authorization: Bearer abcdefghijklmnopqrstuvwx' https://x.test",
+]
+
+ORDINARY_VALUES = [
+    "hello",
+    "sk-short",  # the prefix alone, under 20 characters, is not a key
+    "task-abcdefghijklmnopqrstuvwxyz",  # "sk-" inside a word
+    "Bearer",
+    "The bearer of this message",
+    "akia is a name",
+    "eyJ not a token",
+    "https://api.example.com/context",
+    "elevenlabs",
+    "en-US",
+]
+
+
+@pytest.mark.parametrize("value", CREDENTIAL_VALUES)
+def test_a_credential_shaped_value_is_a_secret_under_any_key(value):
+    assert looks_like_credential(value)
+    assert mask_json({"note": value})["note"].startswith(DOTS)
+
+
+@pytest.mark.parametrize("value", ORDINARY_VALUES)
+def test_an_ordinary_value_is_shown(value):
+    assert not looks_like_credential(value)
+    assert mask_json({"note": value}) == {"note": value}
+
+
+URLS = [
+    ("https://user:pw-123@hooks.example.com/x", "https://user:" + DOTS + "@hooks.example.com/x"),
+    ("https://:onlypw@h.example.com/", "https://:" + DOTS + "@h.example.com/"),
+    (
+        "https://h.example.com/x?api_key=abc123&page=2",
+        f"https://h.example.com/x?api_key={DOTS}&page=2",
+    ),
+    (
+        "https://h.example.com/x?token=abcdefghijklmnopqrst",
+        f"https://h.example.com/x?token={DOTS}qrst",
+    ),
+    ("https://h.example.com/x?accessToken=abc", f"https://h.example.com/x?accessToken={DOTS}"),
+    (
+        "https://h.example.com/x?sig=1#access_token=abc",
+        f"https://h.example.com/x?sig=1#access_token={DOTS}",
+    ),
+    (
+        "https://h.example.com/x?auth=Bearer%20abcdefghijklmnopqrstuv",
+        f"https://h.example.com/x?auth={DOTS}stuv",
+    ),
+]
+PLAIN_URLS = [
+    "https://hooks.example.com/x",
+    "https://user@hooks.example.com/x",
+    "https://h.example.com/x?page=2&max_tokens=10",
+    "https://h.example.com/x?api_key=",
+    "not a url",
+]
+
+
+@pytest.mark.parametrize(("url", "masked"), URLS)
+def test_a_url_password_or_secret_parameter_is_masked_and_the_rest_shown(url, masked):
+    assert url_has_secret(url)
+    assert mask_url(url) == masked
+    assert mask_json({"endpoint": url}) == {"endpoint": masked}
+
+
+@pytest.mark.parametrize("url", PLAIN_URLS)
+def test_a_url_without_secrets_is_shown_as_written(url):
+    assert not url_has_secret(url)
+
+
+def test_the_table_covers_at_least_sixty_keys_and_values():
+    total = (
+        len(SECRET_KEYS)
+        + len(ORDINARY_KEYS)
+        + len(CREDENTIAL_VALUES)
+        + len(ORDINARY_VALUES)
+        + len(URLS)
+        + len(PLAIN_URLS)
+    )
+    assert total >= 60
+
+
+def test_a_webhook_action_header_is_masked_and_its_neighbours_shown():
+    config = {
+        "url": "https://crm.example.com/hook",
+        "headers": {"Authorization": "Bearer sk-live-abcdefghijklmnopqrstuvwx", "Accept": "json"},
+        "max_tokens": 256,
+        "token_count": 12,
+    }
+    assert mask_json(config) == {
+        "url": "https://crm.example.com/hook",
+        "headers": {"Authorization": DOTS + "uvwx", "Accept": "json"},
+        "max_tokens": 256,
+        "token_count": 12,
+    }
