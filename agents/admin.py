@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.utils.html import format_html_join
 
 from audit.admin import AuditedAdmin
+from core.limits import BoundedJSONFormField
 
 from .masking import is_masked, mask_json
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
@@ -87,7 +88,7 @@ class WebhookAdmin(OwnedAdmin):
 class AccountConnectionForm(forms.ModelForm):
     """Credentials are write-only: blank keeps the stored value."""
 
-    new_credentials = forms.JSONField(
+    new_credentials = BoundedJSONFormField(
         required=False,
         label="Replace credentials",
         help_text=(

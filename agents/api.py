@@ -17,7 +17,8 @@ from . import queries
 from .present import agent_json
 
 AgentListParams = list_params(list(queries.AGENT_SORTS), "name")
-ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+# 400: a malformed query string (core.middleware.RequestGuardMiddleware).
+ERRORS = {400: ValidationErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 
 
 class AgentIdParam(serializers.Serializer):

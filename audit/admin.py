@@ -11,12 +11,17 @@ from typing import Any
 from django.contrib import admin
 from django.db import models, transaction
 
+from core.limits import BoundedJSONFormField
+
 from .models import Action, AuditEntry, Source
 from .services import Actor, diff, record, record_snapshot_change, snapshot
 
 
 class AuditedAdmin(admin.ModelAdmin):
     """Audits saves, deletes and many-to-many changes made in the admin."""
+
+    # JSON is parsed within core.limits: deep nesting is a form error, not a 500.
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
     def _actor(self, request: Any) -> Actor:
         return Actor.for_request(request, Source.ADMIN)

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -198,3 +199,29 @@ def loads_bounded(text: str | bytes) -> Any:
         return json.loads(text, parse_constant=no_constants)
     except RecursionError:
         raise ValueError(f"nested too deeply (the limit is {limit('json_depth')} levels)") from None
+
+
+class BoundedJSONFormField(forms.JSONField):
+    """A form's JSON field that parses with ``loads_bounded``: deep nesting, NaN or
+    Infinity is a form error, not a RecursionError (a 500 in the admin before)."""
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled or value in self.empty_values or isinstance(value, list | dict | int):
+            return super().to_python(value)
+        try:
+            loads_bounded(value)
+        except json.JSONDecodeError:
+            pass  # Django's own message for plain syntax errors
+        except ValueError as exc:
+            raise ValidationError(f"Not valid JSON: {exc}.", code="invalid") from None
+        return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # Re-rendering the form parses the submitted text again: bounded here too.
+        if self.disabled or data is None:
+            return super().bound_data(data, initial)
+        try:
+            loads_bounded(data)
+        except ValueError:
+            return forms.fields.InvalidJSONInput(data)
+        return super().bound_data(data, initial)

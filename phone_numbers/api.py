@@ -29,7 +29,8 @@ from . import queries, services
 from .present import number_json
 
 NumberListParams = list_params(list(queries.API_NUMBER_SORTS), "number")
-ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+# 400: a malformed query string (core.middleware.RequestGuardMiddleware).
+ERRORS = {400: ValidationErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 
 
 class PhoneNumberParam(serializers.Serializer):
@@ -142,7 +143,7 @@ def _if_match(request: Request) -> int | None:
             description="The version the update is based on; a stale one answers 412.",
         ),
     ],
-    responses={200: NumberOut, 409: ErrorOut, 412: ErrorOut, **ERRORS},
+    responses={200: NumberOut, 409: ErrorOut, 412: ErrorOut, 413: ErrorOut, **ERRORS},
 )
 @api_view(["POST"])
 def number_update(request: Request) -> Response:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agents.masking import DOTS
-from agents.models import AccountConnection
+from agents.models import AccountConnection, Prompt, PromptTemplate
 from tests.factories import (
     make_action,
     make_agent,
@@ -133,3 +133,49 @@ def test_numbers_are_searchable_by_digits_in_any_format(client, superuser, owner
     for query in ["(415) 555-01", "415 555", "Front"]:
         body = client.get(url, {"q": query}).content.decode()
         assert "+14155550177" in body and "+12125550100" not in body, query
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_deeply_nested_json_in_an_admin_form_is_a_form_error(client, superuser, owner, depth):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:agents_prompttemplate_add"),
+        {
+            "user": str(owner.pk),
+            "label": "Deep",
+            "required_context_keys": "[" * depth + "]" * depth,
+        },
+    )
+    assert response.status_code == 200
+    assert "nested too deeply" in response.content.decode()
+    assert not PromptTemplate.objects.filter(label="Deep").exists()
+
+
+def test_a_nul_in_a_label_is_an_admin_form_error(client, superuser, owner):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:agents_prompttemplate_add"),
+        {"user": str(owner.pk), "label": "Nul\x00label", "required_context_keys": "[]"},
+    )
+    assert response.status_code == 200
+    assert "Null characters are not allowed" in response.content.decode()
+    assert not PromptTemplate.objects.exists()
+
+
+def test_a_description_over_its_limit_is_an_admin_form_error(client, superuser, owner, settings):
+    settings.SWITCHBOARD_LIMITS = {"description": 50}
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:agents_prompt_add"),
+        {
+            "user": str(owner.pk),
+            "label": "Long",
+            "description": "d" * 51,
+            "type": "prompt",
+            "collect_fields": "[]",
+            "tags": "[]",
+        },
+    )
+    assert response.status_code == 200
+    assert "the limit is 50" in response.content.decode()
+    assert not Prompt.objects.exists()

@@ -71,3 +71,45 @@ def test_zz_the_run_made_at_least_a_thousand_requests():
     if not CALLS:
         pytest.skip("the schemathesis cases were not selected in this run")
     assert len(CALLS) >= 1000, f"only {len(CALLS)} generated requests"
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# Cases a derandomized run never generates: bad keys, deep and huge bodies,
+# and a NUL in a query parameter. Each must be a documented 4xx.
+HOSTILE_BODIES = {
+    "nul-key": {"example_context": {"a\x00b": "v"}},
+    "surrogate-key": {"example_context": {"\ud800": "v"}},
+    "surrogate-value": {"label": "\udfff"},
+    "deep": {"example_context": {"k": _nested(500)}},
+    "huge": {"description": "x" * 2_000_000},
+    "long-description": {"description": "x" * 10_001},
+    "masked-without-secret": {"example_context": {"api_key": "\u2022" * 8}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
+def test_hostile_update_bodies_get_a_documented_4xx(name, token):
+    operation = schema["/v1/numbers/update"]["POST"]
+    case = operation.Case(
+        query={"phone_number": "+14155550123"},
+        body=HOSTILE_BODIES[name],
+        media_type="application/json",
+    )
+    response = case.call_and_validate(
+        excluded_checks=[schemathesis.checks.positive_data_acceptance]
+    )
+    assert 400 <= response.status_code < 500, (name, response.status_code)
+
+
+def test_a_nul_in_a_query_parameter_gets_a_documented_400(token):
+    case = schema["/v1/numbers/list"]["GET"].Case(query={"sort_column": "number\x00"})
+    response = case.call_and_validate(
+        excluded_checks=[schemathesis.checks.positive_data_acceptance]
+    )
+    assert response.status_code == 400

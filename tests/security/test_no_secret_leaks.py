@@ -17,7 +17,8 @@ from django.db import connection
 from django.test import Client
 
 from agents.models import ConnectionType
-from audit.services import Actor
+from audit.models import Action as AuditAction
+from audit.services import Actor, record_snapshot_change
 from phone_numbers import services
 from tests.factories import (
     make_action,
@@ -75,31 +76,82 @@ def planted(db):
                 "region": "eu-west-1",
             },
         )
-    webhook = make_webhook(owner)
+
+    def bearer() -> str:
+        return "Bearer " + c.add(canary())
+
+    def jwt() -> str:
+        return f"eyJ{c.add(canary())}.eyJ{c.add(canary())}.{c.add(canary())}"
+
+    def aws() -> str:
+        return "AKIA" + c.add(secrets.token_hex(8).upper())
+
+    def url_with_secrets() -> str:
+        return (
+            f"https://ops:{c.add(canary())}@hooks.acme.example/x"
+            f"?api_key={c.add(canary())}&access_token={c.add(canary())}&page=2"
+        )
+
+    # Canaries under every kind of secret the rule knows: secret words with
+    # plurals and casings, credential-shaped values under innocent keys, URL
+    # passwords and secret query parameters, in every JSON and URL field.
+    def secret_tree() -> dict:
+        return {
+            "api_key": c.add(canary()),
+            "apiKeys": [c.add(canary()), c.add(canary())],
+            "ACCESS-TOKENS": {"primary": c.add(canary())},
+            "clientSecrets": c.add(canary()),
+            "refresh_tokens": [c.add(canary())],
+            "headers": {"Authorization": bearer(), "Cookie": "sid=" + c.add(canary())},
+            "bearer": c.add(canary()),
+            "note": "sk_live_" + c.add(canary()),
+            "openai": "sk-proj-" + c.add(canary()),
+            "slack": "xoxb-" + c.add(canary()),
+            "github": "ghp_" + c.add(canary()),
+            "aws": aws(),
+            "session": jwt(),
+            "callback": url_with_secrets(),
+            "max_tokens": 256,
+        }
+
+    webhook = make_webhook(owner, url=url_with_secrets())
     agent = make_agent(
         owner,
         name="Canary Desk",
         webhook=webhook,
-        prompt=make_prompt(owner, prompt_template=make_template(owner)),
+        prompt=make_prompt(
+            owner, prompt_template=make_template(owner), context_endpoint=url_with_secrets()
+        ),
         openai_account_connection=conns[ConnectionType.OPENAI],
-        voice={"provider": "elevenlabs", "api_key": c.add(canary())},
-        transcriber={"provider": "deepgram", "token": c.add(canary())},
-        llm_fallback={"provider": "openai", "apiKey": c.add(canary())},
+        context_endpoint=url_with_secrets(),
+        voice={"provider": "elevenlabs", "api_key": c.add(canary()), **secret_tree()},
+        transcriber={"provider": "deepgram", "token": c.add(canary()), **secret_tree()},
+        llm_fallback={"provider": "openai", "apiKey": c.add(canary()), **secret_tree()},
     )
-    agent.actions.add(
-        make_action(
-            owner,
-            config={"signing_secret": c.add(canary())},
-            action_trigger={"password": c.add(canary())},
-        )
+    action = make_action(
+        owner,
+        config={"signing_secret": c.add(canary()), **secret_tree()},
+        action_trigger={"password": c.add(canary()), **secret_tree()},
     )
+    agent.actions.add(action)
     number = make_number(
         owner,
         "+14155550123",
         inbound_agent=agent,
         telephony_account_connection=conns[ConnectionType.TWILIO],
-        example_context={"crm_token": c.add(canary())},
+        example_context={
+            "crm_token": c.add(canary()),
+            "Authorization": bearer(),
+            "lookup": url_with_secrets(),
+            "ref": "sk_live_" + c.add(canary()),
+        },
     )
+    # Every secret-bearing object in the audit trail as a creation, as the
+    # importer and the admin record them.
+    for obj in (webhook, agent.prompt, agent, action, number):
+        record_snapshot_change(
+            actor=Actor("setup", "import"), obj=obj, before=None, action=AuditAction.CREATE
+        )
     make_number(other, "+14155550199")
     # Audited changes of secret-bearing objects, so the trail is crawled too.
     services.phone_number_update(
