@@ -61,10 +61,15 @@ def list_page(queryset: QuerySet[Any], form: Any) -> Page[Any]:
     ``after``/``before`` (cursors of the Next/Previous links) and ``last`` are
     keyset pages, as fast at row 500,000 as at row 1. ``page=N`` is an offset
     page, clamped to the last one that exists and to MAX_OFFSET. A damaged or
-    outdated cursor shows the first page and says so.
+    outdated cursor shows the first page and says so, and so does an invalid
+    value in the query string (dropped: the list shows as if it were absent).
     """
     with custom_plans():
-        return _page_for(queryset, form)
+        page = _page_for(queryset, form)
+    dropped = form.dropped_notice() if hasattr(form, "dropped_notice") else ""
+    if dropped:
+        page = replace(page, notice=" ".join(filter(None, [dropped, page.notice])))
+    return page
 
 
 def _page_for(queryset: QuerySet[Any], form: Any) -> Page[Any]:

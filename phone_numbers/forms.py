@@ -1,4 +1,4 @@
-"""Parsing of the inventory's query string. Bad values fall back to defaults."""
+"""Parsing of the inventory's query string. Bad values fall back to defaults, with a notice."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ class ListForm(forms.Form):
             choices=_sort_choices(self.sort_columns), required=False
         )
         self.is_valid()  # fills cleaned_data with the valid fields only
+
+    def dropped_notice(self) -> str:
+        """The house rule for a console query string: an invalid value is dropped and
+        a visible notice names it (never the value, which may be anything)."""
+        names = [str(self.fields[name].label or name).capitalize() for name in self.errors]
+        if not names:
+            return ""
+        return f"Ignored an invalid value for: {', '.join(names)}."
 
     def value(self, name: str, default: Any = None) -> Any:
         """A field's cleaned value, or ``default`` when absent or invalid."""

@@ -207,3 +207,10 @@ def test_the_audit_page_filters_searches_and_exports(client, support, owner):
 def test_the_audit_page_needs_the_view_permission(client, staff_without_permissions):
     client.force_login(staff_without_permissions)
     assert client.get(reverse("audit:list")).status_code == 403
+
+
+def test_an_unknown_filter_value_is_named_in_a_notice(client, support):
+    client.force_login(support)
+    response = client.get("/audit/?source=carrier-pigeon")
+    assert response.status_code == 200
+    assert "Ignored an invalid value for:" in response.content.decode()

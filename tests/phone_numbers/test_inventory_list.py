@@ -209,3 +209,29 @@ def test_customers_and_staff_without_permission_get_a_403(client, owner, staff_w
 def test_post_is_a_405(client, support):
     client.force_login(support)
     assert client.post(URL).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("provider=nokia", "Provider"),
+        ("size=7", "Size"),
+        ("sort=password", "Sort"),
+        ("owner=not-a-uuid", "Owner"),
+        ("q=" + "4" * 101, "Search"),
+    ],
+)
+def test_an_invalid_value_is_dropped_with_a_notice_naming_it(client, support, owner, query, named):
+    make_number(owner, "+14155550123")
+    client.force_login(support)
+    response = client.get(f"/numbers/?{query}")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Ignored an invalid value for: {named}." in page
+    assert "nokia" not in page.split("Ignored", 1)[1][:200]
+
+
+def test_the_notice_shows_on_an_empty_list_too(client, support):
+    client.force_login(support)
+    page = client.get("/numbers/?provider=nokia&q=999").content.decode()
+    assert "Ignored an invalid value for: Provider." in page
