@@ -113,3 +113,35 @@ def test_findings_list_connection_mismatches_and_invalid_numbers(owner):
     assert ("invalid_number", placeholder.pk) in found
     assert not any(pk == fine.pk for _kind, pk in found)
     assert set(PhoneNumber.objects.filter(queries.misconfigured_connection_q())) == {mismatched}
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+1\uff14\uff11\uff155550123",
+        "+\u0661\u0662\u0663\u0664\u0665\u0666\u0667",
+        "+1415555\u0967123",
+    ],
+    ids=["fullwidth", "arabic-indic", "devanagari"],
+)
+def test_it_takes_ascii_digits_only(owner, number):
+    with pytest.raises(ValidationError, match="E.164"):
+        PhoneNumber(user=owner, number=number, telephony_provider="twilio").full_clean()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("label", "Main\x00line", "NUL"),
+        ("description", "d" * 10_001, "limit is 10,000"),
+        ("example_context", {"k\x00": "v"}, "the key contains a NUL"),
+        ("example_context", {"k": "\ud800"}, "lone UTF-16 surrogate"),
+    ],
+)
+def test_the_model_refuses_input_over_the_limits(owner, field, value, message):
+    number = PhoneNumber(user=owner, number="+14155550123", telephony_provider="twilio")
+    setattr(number, field, value)
+    with pytest.raises(ValidationError) as info:
+        number.full_clean()
+    assert field in info.value.message_dict
+    assert message in " ".join(info.value.message_dict[field])
