@@ -72,9 +72,7 @@ def phone_number_update(
     # A secret sent back in its masked form keeps the stored one (the field's rule).
     changes = {k: _keep_stored(k, v, number) for k, v in changes.items()}
     effective = {
-        k: v
-        for k, v in changes.items()
-        if reveal_secrets(getattr(number, k)) != reveal_secrets(v)
+        k: v for k, v in changes.items() if reveal_secrets(getattr(number, k)) != reveal_secrets(v)
     }
     if not effective:
         if expected != number.version:

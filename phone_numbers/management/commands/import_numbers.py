@@ -1,4 +1,9 @@
-"""``manage.py import_numbers``: load upstream list responses into the inventory."""
+"""``manage.py import_numbers``: load upstream list responses into the inventory.
+
+Whatever the input, the outcome is either a summary or a list of lines naming
+what is wrong (item and field), never a traceback: the file may come from
+anyone, and a traceback tells its author nothing about which item to fix.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.limits import limit, loads_bounded
 from phone_numbers.importer import ImportRejected, import_items, items_of
 from phone_numbers.upstream import UpstreamError, fetch_all_pages
 
@@ -17,7 +23,7 @@ class Command(BaseCommand):
     help = (
         "Import numbers (with their agents, prompts, actions, webhooks and connections) "
         "from a file of the upstream GET /v1/numbers/list response, or from the live API. "
-        "All or nothing: a bad item aborts the import and nothing is written."
+        "All or nothing: every error is listed (item and field) and nothing is written."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,26 +45,73 @@ class Command(BaseCommand):
             raise CommandError("Give either FILE (or -) or --url, not both or neither.")
         try:
             items = self._items_from_url(options) if url else self._items_from_file(source)
-            result = import_items(items)
         except (ImportRejected, UpstreamError) as exc:
             raise CommandError(f"Nothing was imported. {exc}") from None
+        try:
+            result = import_items(items)
+        except ImportRejected as exc:
+            for line in [*exc.warning_lines(), *exc.lines()]:
+                self.stderr.write(line)
+            plural = "s" if exc.count != 1 else ""
+            raise CommandError(f"Nothing was imported: {exc.count:,} error{plural}.") from None
+        except Exception as exc:  # the last guard: a class name, never a traceback or a value
+            raise CommandError(
+                f"Nothing was imported: the import failed ({type(exc).__name__})."
+            ) from None
+        for line in result.warning_lines():
+            self.stderr.write(line, style_func=self.style.WARNING)
         self.stdout.write(self.style.SUCCESS(f"Imported {len(items)} items. {result.summary()}"))
 
-    def _items_from_file(self, source: str) -> list[Any]:
+    def _read(self, source: str) -> bytes:
+        """The file's bytes, refused before reading when over ``import_bytes``."""
+        cap = limit("import_bytes")
+        name = "standard input" if source == "-" else source
+        too_big = CommandError(
+            f"Nothing was imported. {name} is over the limit of {cap:,} bytes (import_bytes)."
+        )
         try:
             if source == "-":
-                text = sys.stdin.read()
+                stream = getattr(sys.stdin, "buffer", None)
+                if stream is None:  # a text stream stood in for stdin (tests)
+                    data = sys.stdin.read(cap + 1).encode("utf-8", "surrogatepass")
+                else:
+                    data = stream.read(cap + 1)
             else:
-                with open(source, encoding="utf-8") as handle:
-                    text = handle.read()
+                with open(source, "rb") as handle:
+                    if os.fstat(handle.fileno()).st_size > cap:
+                        raise too_big
+                    # A pipe or a device has no size: the read itself stops at the cap.
+                    data = handle.read(cap + 1)
         except OSError as exc:
             raise CommandError(f"Cannot read {source}: {exc.strerror}.") from None
+        if len(data) > cap:
+            raise too_big
+        return data
+
+    def _items_from_file(self, source: str) -> list[Any]:
+        data = self._read(source)
+        name = "standard input" if source == "-" else source
         try:
-            document = json.loads(text)
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise CommandError(
+                f"Nothing was imported. {name} is not UTF-8 text: byte 0x{data[exc.start]:02x} "
+                f"at byte offset {exc.start:,} (line {line:,}) is not valid UTF-8."
+            ) from None
+        try:
+            document = loads_bounded(text)
         except json.JSONDecodeError as exc:
             raise CommandError(
-                f"Nothing was imported. {source} is not valid JSON: {exc.msg} "
+                f"Nothing was imported. {name} is not valid JSON: {exc.msg} "
                 f"at line {exc.lineno}, column {exc.colno}."
+            ) from None
+        except ValueError as exc:  # NaN/Infinity, nesting too deep, a 5,000-digit number
+            reason = str(exc)
+            if "integer string conversion" in reason:  # Python's advice is for programmers
+                reason = f"a number has over {sys.get_int_max_str_digits():,} digits"
+            raise CommandError(
+                f"Nothing was imported. {name} is not valid JSON: {reason}."
             ) from None
         return items_of(document)
 
@@ -72,8 +125,15 @@ class Command(BaseCommand):
         if not 1 <= options["size"] <= 100:
             raise CommandError("--size must be between 1 and 100.")
         items: list[Any] = []
-        for page in fetch_all_pages(options["url"], token, size=options["size"]):
-            items.extend(page["items"])
-            self.stderr.write(f"fetched {len(items)} items", ending="\r")
+        try:
+            for page in fetch_all_pages(options["url"], token, size=options["size"]):
+                items.extend(page["items"])
+                self.stderr.write(f"fetched {len(items)} items", ending="\r")
+        except (RecursionError, ValueError) as exc:
+            # The upstream client parses with json.loads: a page nested thousands
+            # deep, or a 5,000-digit number, ends there.
+            raise UpstreamError(
+                f"The upstream API answered JSON that cannot be read ({type(exc).__name__})."
+            ) from None
         self.stderr.write("")
         return items
