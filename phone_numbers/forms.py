@@ -31,7 +31,10 @@ class ListForm(forms.Form):
     before = forms.CharField(max_length=2000, required=False)
     last = forms.BooleanField(required=False)
     size = forms.TypedChoiceField(
-        choices=[(str(s), str(s)) for s in PAGE_SIZES], coerce=int, required=False
+        choices=[(str(s), str(s)) for s in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        label="Per page",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
