@@ -161,8 +161,30 @@ def reveal_secrets(value: Any) -> Any:
     return value
 
 
+def _rewrite(value: Any, visit: Any, key: Any = None) -> tuple[Any, int]:
+    """Rebuild a JSON tree: ``visit(node, key)`` returns ``(replacement, count)`` for
+    a node it handles, or None to descend into it. Returns the tree and the sum."""
+    handled = visit(value, key)
+    if handled is not None:
+        return handled
+    if isinstance(value, dict):
+        total, out = 0, {}
+        for k, v in value.items():
+            out[k], n = _rewrite(v, visit, k)
+            total += n
+        return out, total
+    if isinstance(value, list):
+        total, items = 0, []
+        for v in value:
+            item, n = _rewrite(v, visit)
+            items.append(item)
+            total += n
+        return items, total
+    return value, 0
+
+
 @sensitive_variables()
-def apply_secret_rule(value: Any, key: Any = None) -> tuple[Any, int]:
+def apply_secret_rule(value: Any) -> tuple[Any, int]:
     """Bring a stored tree in line with today's rule; return it and how many values moved.
 
     Seals what an older rule left in plaintext, unseals what it sealed wrongly
@@ -171,31 +193,19 @@ def apply_secret_rule(value: Any, key: Any = None) -> tuple[Any, int]:
     """
     from .masking import secret_preview
 
-    if is_envelope(value):
-        plain = crypto.decrypt_json(value[SEALED])
-        is_secret, preview = secret_preview(key, plain)
-        if not is_secret:
-            return apply_secret_rule(plain, key)[0], 1
-        if preview != value.get("preview"):
-            return {**value, "preview": preview}, 1
-        return value, 0
-    is_secret, preview = secret_preview(key, value)
-    if is_secret:
-        return _envelope(value, preview), 1
-    if isinstance(value, dict):
-        total, out = 0, {}
-        for k, v in value.items():
-            out[k], n = apply_secret_rule(v, k)
-            total += n
-        return out, total
-    if isinstance(value, list):
-        total, items = 0, []
-        for v in value:
-            item, n = apply_secret_rule(v)
-            items.append(item)
-            total += n
-        return items, total
-    return value, 0
+    def visit(node: Any, key: Any) -> tuple[Any, int] | None:
+        if is_envelope(node):
+            plain = crypto.decrypt_json(node[SEALED])
+            is_secret, preview = secret_preview(key, plain)
+            if not is_secret:
+                return _rewrite(plain, visit, key)[0], 1
+            if preview != node.get("preview"):
+                return {**node, "preview": preview}, 1
+            return node, 0
+        is_secret, preview = secret_preview(key, node)
+        return (_envelope(node, preview), 1) if is_secret else None
+
+    return _rewrite(value, visit)
 
 
 def keep_stored_secrets(new: Any, old: Any, key: Any = None) -> Any:
@@ -408,24 +418,15 @@ class SecretURLField(HttpUrlField):
 
 def reseal(value: Any, newest_key_id: str) -> tuple[Any, int]:
     """Re-encrypt sealed values not under the newest key; return the tree and a count."""
-    if is_envelope(value):
-        if crypto.stored_key_id(value[SEALED]) == newest_key_id:
-            return value, 0
-        return {**value, SEALED: crypto.reencrypt(value[SEALED])}, 1
-    if isinstance(value, dict):
-        total, out = 0, {}
-        for k, v in value.items():
-            out[k], n = reseal(v, newest_key_id)
-            total += n
-        return out, total
-    if isinstance(value, list):
-        total, items = 0, []
-        for v in value:
-            item, n = reseal(v, newest_key_id)
-            items.append(item)
-            total += n
-        return items, total
-    return value, 0
+
+    def visit(node: Any, key: Any) -> tuple[Any, int] | None:
+        if not is_envelope(node):
+            return None
+        if crypto.stored_key_id(node[SEALED]) == newest_key_id:
+            return node, 0
+        return {**node, SEALED: crypto.reencrypt(node[SEALED])}, 1
+
+    return _rewrite(value, visit)
 
 
 def sealed_json_fields() -> list[tuple[type[models.Model], str]]:
