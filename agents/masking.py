@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
@@ -114,6 +115,7 @@ def _words(name: str) -> list[str]:
     return [w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", str(name)).lower()) if w]
 
 
+@lru_cache(maxsize=4096)  # a few dozen distinct keys are asked about on every page
 def is_secret_key(name: str) -> bool:
     """True when a JSON key's name says it holds a secret (api_key, authToken...)."""
     words = _words(name)
