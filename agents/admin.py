@@ -10,14 +10,21 @@ import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html_join
 
 from audit.admin import AuditedAdmin
+from audit.models import Source
+from audit.services import Actor
 from core.limits import BoundedJSONFormField
 
 from .masking import is_masked, mask_json
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
+from .services import DeleteRefused, graph_object_delete, impact
 
 
 def masked_json_display(field: str) -> Any:
@@ -46,6 +53,49 @@ class OwnedAdmin(AuditedAdmin):
         # which matches read-only fields by name, leaves them out of the form.
         for field in self.secret_json_fields:
             setattr(self, f"masked_{field}", masked_json_display(field))
+
+    # Deleting what others depend on: refused with the list (the links are RESTRICT),
+    # or, once the user confirms the impact page, every dependent is unlinked first,
+    # each an audited write (agents.services.graph_object_delete).
+    def delete_view(self, request: Any, object_id: str, extra_context: Any = None) -> Any:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_delete_permission(request, obj):
+            return super().delete_view(request, object_id, extra_context)
+        dependents = impact(obj)
+        if not dependents:
+            return super().delete_view(request, object_id, extra_context)
+        if request.method == "POST" and request.POST.get("unlink") == "confirm":
+            graph_object_delete(
+                obj=obj, actor=Actor.for_request(request, Source.ADMIN), unlink=True
+            )
+            self.message_user(
+                request,
+                f"Deleted {obj} after unlinking: "
+                + "; ".join(d.summary.replace(" will ", " now ") for d in dependents)
+                + ". Each change is in the audit trail.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist")
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Delete {obj._meta.verbose_name} “{obj}”?",
+            "object": obj,
+            "opts": obj._meta,
+            "dependents": dependents,
+        }
+        return TemplateResponse(request, "admin/agents/delete_with_dependents.html", context)
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        graph_object_delete(obj=obj, actor=Actor.for_request(request, Source.ADMIN))
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for obj in queryset:
+            try:
+                self.delete_model(request, obj)
+            except DeleteRefused as refused:
+                self.message_user(request, str(refused), messages.ERROR)
 
     def get_exclude(self, request: Any, obj: Any = None) -> tuple[str, ...]:
         return (*(super().get_exclude(request, obj) or ()), *self.secret_json_fields)
@@ -85,6 +135,14 @@ class WebhookAdmin(OwnedAdmin):
     search_fields = ("label", "url", "=id", "user__email")
 
 
+class WriteOnlyTextarea(forms.Textarea):
+    """Never renders a value: a credential typed into a form that failed validation
+    is not sent back in the page (as a password input does)."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class AccountConnectionForm(forms.ModelForm):
     """Credentials are write-only: blank keeps the stored value."""
 
@@ -96,7 +154,7 @@ class AccountConnectionForm(forms.ModelForm):
             '{"twilio_account_sid": "AC...", "twilio_auth_token": "..."}. '
             "Leave blank to keep the stored credentials; they are never shown."
         ),
-        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
     )
 
     class Meta:

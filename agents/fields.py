@@ -161,6 +161,19 @@ def reveal_secrets(value: Any) -> Any:
     return value
 
 
+@sensitive_variables()
+def plaintext(value: Any) -> Any:
+    """A field value as compared for "did it change": secrets by their plaintext.
+
+    Re-sealing gives new ciphertext every time, and a masked value written back
+    merges into the stored envelope or ``SealedURL``: what must not change is
+    the secret itself.
+    """
+    if isinstance(value, SealedURL):
+        return value.reveal()
+    return reveal_secrets(value)
+
+
 def _rewrite(value: Any, visit: Any, key: Any = None) -> tuple[Any, int]:
     """Rebuild a JSON tree: ``visit(node, key)`` returns ``(replacement, count)`` for
     a node it handles, or None to descend into it. Returns the tree and the sum."""

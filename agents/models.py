@@ -187,7 +187,7 @@ class Prompt(OwnedModel):
     type = models.CharField(max_length=16, choices=PromptType.choices, default=PromptType.PROMPT)
     tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     prompt_template = models.ForeignKey(
-        PromptTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="prompts"
+        PromptTemplate, on_delete=models.RESTRICT, null=True, blank=True, related_name="prompts"
     )
 
     class Meta:
@@ -302,14 +302,14 @@ class Agent(OwnedModel):
 
     name = models.CharField(max_length=255)
     prompt = models.ForeignKey(
-        Prompt, on_delete=models.SET_NULL, null=True, blank=True, related_name="agents"
+        Prompt, on_delete=models.RESTRICT, null=True, blank=True, related_name="agents"
     )
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     actions = models.ManyToManyField(Action, blank=True, related_name="agents")
     voice = SecretSealingJSONField(default=dict, blank=True, validators=[validate_json_object])
     initial_message = models.TextField(blank=True)
     webhook = models.ForeignKey(
-        Webhook, on_delete=models.SET_NULL, null=True, blank=True, related_name="agents"
+        Webhook, on_delete=models.RESTRICT, null=True, blank=True, related_name="agents"
     )
     interrupt_sensitivity = models.CharField(
         max_length=8, choices=InterruptSensitivity.choices, default=InterruptSensitivity.LOW
@@ -332,7 +332,7 @@ class Agent(OwnedModel):
     ask_if_human_present_on_idle = models.BooleanField(default=False)
     openai_account_connection = models.ForeignKey(
         AccountConnection,
-        on_delete=models.SET_NULL,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="llm_agents",

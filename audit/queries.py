@@ -23,6 +23,12 @@ def history_for(obj: models.Model, limit: int = HISTORY_SHOWN) -> list[AuditEntr
     )
 
 
+def last_change(obj: models.Model) -> AuditEntry | None:
+    """The newest entry of an object: who changed it last, shown with a conflict."""
+    entries = history_for(obj, limit=1)
+    return entries[0] if entries else None
+
+
 @dataclass(frozen=True)
 class AuditFilters:
     q: str = ""

@@ -18,7 +18,7 @@ from agents.masking import mask_all, mask_json
 from .models import Action, AuditEntry, Source
 
 # Fields never recorded with their value: only "changed", with a masked preview.
-SECRET_FIELDS = frozenset({"credentials", "secret_hash"})
+SECRET_FIELDS = frozenset({"credentials", "secret_hash", "password"})
 # Noise that changes with every write.
 IGNORED_FIELDS = frozenset(
     {
@@ -28,6 +28,8 @@ IGNORED_FIELDS = frozenset(
         "credentials_preview",
         "number_is_valid",
         "last_used_at",
+        "last_login",
+        "session_version",
     }
 )
 

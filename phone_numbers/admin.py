@@ -4,14 +4,62 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
+from django.utils import timezone
 
 from audit.admin import AuditedAdmin
+from audit.models import Source
+from audit.queries import last_change
+from audit.services import Actor
 
 from . import phone
 from .models import PhoneNumber
-from .services import EDITABLE_FIELDS
+from .services import EDITABLE_FIELDS, VersionConflict, phone_number_delete, phone_number_save
+
+
+def conflict_message(number: PhoneNumber) -> str:
+    """Who changed a number last, when and what: shown instead of overwriting it."""
+    entry = last_change(number)
+    if entry is None:
+        return f"This number changed since you opened it (now version {number.version})."
+    when = timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+    fields = ", ".join(sorted(entry.changes)) or "no field"
+    return (
+        f"{entry.actor_label} changed this number at {when} ({fields}), after you opened "
+        f"it; it is now at version {number.version}. Your input is kept below: review it "
+        "against the current values and save again to apply it."
+    )
+
+
+class PhoneNumberAdminForm(forms.ModelForm):
+    """Carries the version the page was opened at: a stale save is a conflict, not an
+    overwrite (compare-and-set in phone_numbers.services.phone_number_save)."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = PhoneNumber
+        fields = "__all__"  # noqa: DJ007 - the admin picks the fields (get_form)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["expected_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        expected = cleaned.get("expected_version")
+        if self.instance.pk is not None and expected is not None:
+            current = PhoneNumber.objects.get(pk=self.instance.pk)
+            if current.version != expected:
+                # The next save, made knowingly, applies to the version shown now.
+                self.data = self.data.copy()
+                self.data[self.add_prefix("expected_version")] = str(current.version)
+                raise forms.ValidationError(conflict_message(current), code="conflict")
+        return cleaned
 
 
 @admin.register(PhoneNumber)
@@ -34,6 +82,7 @@ class PhoneNumberAdmin(AuditedAdmin):
     readonly_fields = ("id", "version", "number_is_valid", "created_at", "updated_at")
     show_full_result_count = False
     list_per_page = 50
+    form = PhoneNumberAdminForm
 
     def get_readonly_fields(self, request: Any, obj: PhoneNumber | None = None) -> tuple[str, ...]:
         # Number admins change what the dashboard lets them change; the rest is upstream's.
@@ -50,9 +99,24 @@ class PhoneNumberAdmin(AuditedAdmin):
         )
 
     def save_model(self, request: Any, obj: PhoneNumber, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1  # an admin edit is a change like any other: stale editors conflict
-        super().save_model(request, obj, form, change)
+        # The one write path: compare-and-set on version and the audit entry.
+        phone_number_save(
+            number=obj,
+            actor=Actor.for_request(request, Source.ADMIN),
+            expected_version=form.cleaned_data.get("expected_version") if change else None,
+        )
+
+    def delete_model(self, request: Any, obj: PhoneNumber) -> None:
+        phone_number_delete(number=obj, actor=Actor.for_request(request, Source.ADMIN))
+
+    def changeform_view(self, request: Any, object_id: Any = None, *args: Any, **kwargs: Any):
+        try:
+            return super().changeform_view(request, object_id, *args, **kwargs)
+        except VersionConflict as conflict:
+            # Changed between the form's check and the write (a few milliseconds):
+            # nothing was written; say who did it and show the current values.
+            messages.error(request, conflict_message(conflict.current))
+            return HttpResponseRedirect(request.path)
 
     def get_search_results(
         self, request: Any, queryset: QuerySet[PhoneNumber], search_term: str

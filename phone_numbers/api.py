@@ -7,13 +7,15 @@ number or agent is answered exactly like one that does not exist.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,9 +23,11 @@ from agents.queries import agent_for_owner
 from audit.models import Source
 from audit.services import Actor
 from core.api import RequestValidationError, paged_response, validate
+from core.etags import etag_of_data
 from core.limits import json_problems
 from core.params import StrictCharField, list_params
 from core.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
+from users.authentication import TokenCanWrite
 
 from . import queries, services
 from .present import number_json
@@ -110,23 +114,36 @@ def number_detail(request: Request) -> Response:
     return Response(number_json(_owned_number(request)))
 
 
-def _if_match(request: Request) -> int | None:
-    """The version an ``If-Match`` header asks for: 3, "3" or W/"3"."""
+def _if_match(request: Request, number: Any) -> int | None:
+    """The version an ``If-Match`` header asks for, or None without one.
+
+    Either the version (3, "3" or W/"3") or the ETag of ``GET /v1/numbers``:
+    that one stands for the whole answer, agent included, so it matches only
+    while the number's JSON is exactly what the client read.
+    """
     raw = request.headers.get("If-Match")
     if raw is None:
         return None
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ["header", "If-Match"],
-                    "msg": 'Must be a number version, e.g. "3".',
-                    "type": "int_parsing",
-                }
-            ]
-        )
-    return int(value)
+    value = raw.strip().removeprefix("W/")
+    if re.fullmatch(r'"?[0-9]{1,9}"?', value):  # ASCII digits: "³".isdigit() is true
+        return int(value.strip('"'))
+    if value.startswith('"') and value.endswith('"') and len(value) > 2:
+        if value == etag_of_data(number_json(number)):
+            return number.version
+        return STALE_ETAG
+    raise RequestValidationError(
+        [
+            {
+                "loc": ["header", "If-Match"],
+                "msg": 'Must be a version, e.g. "3", or the ETag of GET /v1/numbers.',
+                "type": "value_error",
+            }
+        ]
+    )
+
+
+# No number is ever at version 0: an ETag that is not the current one is stale.
+STALE_ETAG = 0
 
 
 @extend_schema(
@@ -140,12 +157,21 @@ def _if_match(request: Request) -> int | None:
             str,
             OpenApiParameter.HEADER,
             required=False,
-            description="The version the update is based on; a stale one answers 412.",
+            description="The version the update is based on, or the ETag of GET /v1/numbers; "
+            "a stale one answers 412.",
         ),
     ],
-    responses={200: NumberOut, 409: ErrorOut, 412: ErrorOut, 413: ErrorOut, **ERRORS},
+    responses={
+        200: NumberOut,
+        403: ErrorOut,
+        409: ErrorOut,
+        412: ErrorOut,
+        413: ErrorOut,
+        **ERRORS,
+    },
 )
 @api_view(["POST"])
+@permission_classes([IsAuthenticated, TokenCanWrite])
 def number_update(request: Request) -> Response:
     number = _owned_number(request)
     body = validate(NumberUpdateBody, request.data, "body")
@@ -157,7 +183,7 @@ def number_update(request: Request) -> Response:
                 [{"loc": ["body", "inbound_agent"], "msg": "Agent not found.", "type": "not_found"}]
             )
         changes["inbound_agent"] = agent
-    expected_version = _if_match(request)
+    expected_version = _if_match(request, number)
     try:
         services.phone_number_update(
             number=number,
@@ -176,8 +202,8 @@ def number_update(request: Request) -> Response:
         if expected_version is not None:
             return Response(
                 {
-                    "detail": f"If-Match {expected_version} is stale: the number is at version "
-                    f"{conflict.current.version}. Read it again and retry."
+                    "detail": "If-Match is stale: the number changed since it was read (now "
+                    f"version {conflict.current.version}). Read it again and retry."
                 },
                 status=status.HTTP_412_PRECONDITION_FAILED,
             )

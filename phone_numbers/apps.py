@@ -10,3 +10,10 @@ class NumbersConfig(AppConfig):
     label = "numbers"
     verbose_name = "Phone numbers"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .dependents import register
+
+        # Deleting an agent or a connection unlinks the numbers that use it first,
+        # each a versioned, audited write (agents.services.graph_object_delete).
+        register()

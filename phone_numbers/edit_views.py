@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agents.models import Agent
 from audit.models import AuditEntry, Source
+from audit.queries import last_change
 from audit.services import Actor
 from core.access import staff_view
 
@@ -50,14 +51,6 @@ def agent_choices(number: PhoneNumber, q: str = "") -> list[Agent]:
     if q:
         agents = agents.filter(name__icontains=q)
     return list(agents.order_by("name", "id")[:AGENT_CHOICES_LIMIT])
-
-
-def _last_change(number: PhoneNumber) -> AuditEntry | None:
-    return (
-        AuditEntry.objects.filter(object_type="numbers.phonenumber", object_id=str(number.pk))
-        .order_by("-created_at", "-id")
-        .first()
-    )
 
 
 def _render(
@@ -171,7 +164,7 @@ def save_field(request: HttpRequest, pk: Any, field: str) -> HttpResponse:
         retry = LabelForm(data) if field == "label" else AgentForm(data, number=current)
         retry.is_valid()
         return _render(
-            request, current, slot=slot, field=field, form=retry, conflict=_last_change(current)
+            request, current, slot=slot, field=field, form=retry, conflict=last_change(current)
         )
     except services.ValidationError as exc:
         for message in exc.messages:

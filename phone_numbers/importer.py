@@ -38,6 +38,7 @@ from core.logging import escape_controls
 from users.models import User
 
 from .models import PhoneNumber
+from .services import VersionConflict, phone_number_save
 
 
 class ImportRejected(Exception):
@@ -525,6 +526,7 @@ class _Importer:
 
         obj = model.objects.filter(pk=pk).first()
         created = obj is None
+        loaded_version = None if created else getattr(obj, "version", None)
         if not created and obj.user_id != user_id:
             raise _Invalid(
                 *problems,
@@ -583,8 +585,19 @@ class _Importer:
         if problems:
             raise _Invalid(*problems)
 
-        if isinstance(obj, PhoneNumber) and not created:
-            obj.version += 1
+        if isinstance(obj, PhoneNumber):
+            # Numbers have one write path: compare-and-set against the version read
+            # above, and the audit entry, in phone_numbers.services.
+            try:
+                phone_number_save(number=obj, actor=self.actor, expected_version=loaded_version)
+            except VersionConflict as conflict:
+                raise _Invalid(
+                    f"{path}: {row_name(obj)} was changed by someone else while the import "
+                    f"ran (now version {conflict.current.version}); import the file again."
+                ) from None
+            (self.result.created if created else self.result.updated)[label] += 1
+            self._remember(self.seen, (model, pk), (signature, obj))
+            return obj
         obj.save()
         changes = diff(audited_before or {}, snapshot(obj))
         if actions_changed:

@@ -44,6 +44,11 @@ PROVIDER_CONNECTION_TYPES: dict[str, frozenset[str]] = {
 class PhoneNumber(LimitedModel, models.Model):
     """A rented phone number, owned by a customer, optionally routed to an agent.
 
+    Deleting a customer who has numbers is refused (``user`` is PROTECT), and so
+    is deleting an agent or a connection a number uses (RESTRICT: allowed only
+    when the number goes in the same delete). ``agents.services`` unlinks the
+    dependents first, each an audited, versioned write.
+
     ``version`` grows by one on every change and lets writers detect that
     someone else changed the number since they read it. ``number_is_valid``
     records whether libphonenumber considers the number valid for its region:
@@ -53,14 +58,14 @@ class PhoneNumber(LimitedModel, models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_numbers"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="phone_numbers"
     )
     number = models.CharField(max_length=16, unique=True, validators=[validate_e164])
     active = models.BooleanField(default=True)
     label = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     inbound_agent = models.ForeignKey(
-        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="phone_numbers"
+        Agent, on_delete=models.RESTRICT, null=True, blank=True, related_name="phone_numbers"
     )
     outbound_only = models.BooleanField(default=False)
     example_context = SecretSealingJSONField(
@@ -69,7 +74,7 @@ class PhoneNumber(LimitedModel, models.Model):
     telephony_provider = models.CharField(max_length=16, choices=TelephonyProvider.choices)
     telephony_account_connection = models.ForeignKey(
         AccountConnection,
-        on_delete=models.SET_NULL,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="phone_numbers",

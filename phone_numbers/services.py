@@ -16,11 +16,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from agents.fields import reveal_secrets
+from agents.fields import plaintext, reveal_secrets
 from agents.masking import mask_json
 from agents.models import Agent
 from audit.models import Action
-from audit.services import Actor, display, record
+from audit.services import Actor, diff, display, record, snapshot
 
 from .models import PhoneNumber
 
@@ -109,6 +109,54 @@ def phone_number_update(
     number.version = expected + 1
     number.updated_at = now
     return number
+
+
+def phone_number_save(
+    *, number: PhoneNumber, actor: Actor, expected_version: int | None = None
+) -> PhoneNumber:
+    """Write a number whose fields a form or an import has set (the admin, the importer).
+
+    A new number is created. An existing one is written only if it is still at
+    ``expected_version`` (the version the writer read; compare-and-set under a
+    row lock), with its version bumped and one audit entry of what changed, in
+    one transaction; otherwise ``VersionConflict`` and nothing is written.
+    Unchanged values write nothing. The caller has validated ``number``.
+    """
+    with transaction.atomic():
+        if number._state.adding:
+            number.version = 1
+            number.save(force_insert=True)
+            changes = diff({}, snapshot(number))
+            record(actor=actor, obj=number, changes=changes, action=Action.CREATE)
+            return number
+        current = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+        if expected_version is not None and current.version != expected_version:
+            raise VersionConflict(current)
+        changed = [
+            f.name
+            for f in PhoneNumber._meta.concrete_fields
+            if f.editable  # not the id, version, timestamps or derived flags
+            and plaintext(getattr(current, f.attname)) != plaintext(getattr(number, f.attname))
+        ]
+        if not changed:
+            number.version = current.version
+            return number
+        before, after = snapshot(current), snapshot(number)
+        number.version = current.version + 1
+        number.save()
+        record(
+            actor=actor,
+            obj=number,
+            changes={name: [before.get(name), after.get(name)] for name in changed},
+        )
+    return number
+
+
+def phone_number_delete(*, number: PhoneNumber, actor: Actor) -> None:
+    """Delete a number, with its last state in the audit trail."""
+    with transaction.atomic():
+        record(actor=actor, obj=number, changes=diff(snapshot(number), {}), action=Action.DELETE)
+        number.delete()
 
 
 class BulkRejected(Exception):

@@ -179,3 +179,20 @@ def test_a_description_over_its_limit_is_an_admin_form_error(client, superuser, 
     assert response.status_code == 200
     assert "the limit is 50" in response.content.decode()
     assert not Prompt.objects.exists()
+
+
+def test_a_typed_credential_is_not_shown_again_after_a_form_error(client, superuser, owner):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:agents_accountconnection_add"),
+        {
+            "user": str(owner.pk),
+            "label": "Twilio",
+            "type": "twilio",
+            "steering_pool": '["not a number"]',  # invalid: the form comes back
+            "new_credentials": '{"twilio_auth_token": "typed-secret-0123456789"}',
+        },
+    )
+    assert response.status_code == 200
+    assert "typed-secret-0123456789" not in response.content.decode()
+    assert "E.164" in response.content.decode()

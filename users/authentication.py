@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from .models import ApiToken, User
@@ -33,3 +33,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="api"'
+
+
+class TokenCanWrite(permissions.BasePermission):
+    """Writes need a read-write token; a read-only one gets a 403 that says so."""
+
+    message = "This API token is read-only: issue a read-write token to update numbers."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = getattr(request, "auth", None)
+        return bool(token is not None and getattr(token, "can_write", False))

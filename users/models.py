@@ -7,6 +7,7 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserManager(BaseUserManager["User"]):
@@ -54,6 +55,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Can sign in to the dashboard and the admin."
     )
     is_active = models.BooleanField(default=True)
+    # Part of every session's auth hash: users.services bumps it when a role is
+    # taken away or the account is deactivated, which ends all open sessions.
+    session_version = models.PositiveIntegerField(default=0, editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,10 +83,27 @@ class User(AbstractBaseUser, PermissionsMixin):
     def created_at(self):
         return self.date_joined
 
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django's hash covers the password only: a session survived losing the
+        # Number admins group or is_staff. With session_version in it, every
+        # session of the user fails its check on the next request.
+        key_salt = "users.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt,
+            f"{self.password}:{self.session_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     @classmethod
     def placeholder_email(cls, user_id: uuid.UUID | str) -> str:
         """The email given to an account known only by its upstream ``user_id``."""
         return f"{uuid.UUID(str(user_id))}@imported.invalid"
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    READ_WRITE = "read_write", "Read and write"
 
 
 class ApiToken(models.Model):
@@ -103,6 +124,10 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Tokens issued before scopes existed could write: they stay read-write.
+    scope = models.CharField(
+        max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE
+    )
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -110,6 +135,10 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"sb_{self.prefix}_… ({self.name or self.user})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == TokenScope.READ_WRITE
 
     @property
     def is_usable(self) -> bool:

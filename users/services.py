@@ -1,17 +1,30 @@
-"""Writes on accounts: issuing and revoking API tokens."""
+"""Every write on accounts and API tokens, each audited in the same transaction.
+
+The admin and the management commands call these; nothing else saves a
+``User`` or an ``ApiToken`` (the login's ``last_login`` aside). Taking a
+role away ends the user's open sessions (``User.session_version``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from .models import ApiToken, User
+from audit.models import Action, Source
+from audit.services import Actor, diff, record, snapshot
+
+from .models import ApiToken, TokenScope, User
+
+SYSTEM = Actor("system", Source.COMMAND)
 
 TOKEN_PREFIX = "sb_"  # noqa: S105 - a public marker, not a secret
 PREFIX_LENGTH = 8
@@ -23,9 +36,94 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _names(objects: Iterable[Model]) -> list[str]:
+    return sorted(str(o) for o in objects)
+
+
+def _account_state(user: User) -> dict[str, Any]:
+    """What the trail records of an account: its fields (the password only as a
+    fingerprint of its hash, so a change shows), its groups and permissions."""
+    state = snapshot(user)
+    if user.pk is not None and not user._state.adding:
+        state["groups"] = _names(user.groups.all())
+        state["user_permissions"] = _names(user.user_permissions.all())
+    return state
+
+
+def _loses_a_role(before: User, after: User, groups: Iterable[Model] | None) -> bool:
+    if (before.is_active and not after.is_active) or (before.is_staff and not after.is_staff):
+        return True
+    if before.is_superuser and not after.is_superuser:
+        return True
+    if groups is None:
+        return False
+    return bool(set(before.groups.values_list("pk", flat=True)) - {g.pk for g in groups})
+
+
+def user_save(
+    *,
+    user: User,
+    actor: Actor,
+    groups: Iterable[Model] | None = None,
+    permissions: Iterable[Model] | None = None,
+) -> User:
+    """Create or change an account (fields set on ``user``; groups and permissions
+    given), audited. Losing a role (active, staff, superuser or a group) ends the
+    user's sessions everywhere: their auth hash includes ``session_version``."""
+    groups = list(groups) if groups is not None else None
+    with transaction.atomic():
+        current = None
+        if not user._state.adding:
+            current = User.objects.select_for_update().filter(pk=user.pk).first()
+        before = _account_state(current) if current is not None else {}
+        if current is not None and _loses_a_role(current, user, groups):
+            user.session_version = current.session_version + 1
+        user.save()
+        if groups is not None:
+            user.groups.set(groups)
+        if permissions is not None:
+            user.user_permissions.set(list(permissions))
+        record(
+            actor=actor,
+            obj=user,
+            changes=diff(before, _account_state(user)),
+            action=Action.UPDATE if current is not None else Action.CREATE,
+        )
+    return user
+
+
+def user_delete(*, user: User, actor: Actor) -> None:
+    """Delete an account with what it owns, audited. A customer with numbers is
+    refused by the database (``PhoneNumber.user`` is PROTECT): the admin lists them."""
+    with transaction.atomic():
+        tokens = _names(user.api_tokens.all())
+        changes = diff(_account_state(user), {})
+        if tokens:
+            changes["api_tokens"] = [tokens, []]
+        record(actor=actor, obj=user, changes=changes, action=Action.DELETE)
+        user.delete()
+
+
+def _token_state(api_token: ApiToken) -> dict[str, Any]:
+    """A token as the trail records it: never its secret or hash."""
+    return {
+        "token": f"sb_{api_token.prefix}_…",
+        "user": str(api_token.user),
+        "name": api_token.name,
+        "scope": api_token.get_scope_display(),
+        "expires_at": api_token.expires_at.isoformat() if api_token.expires_at else None,
+        "revoked_at": api_token.revoked_at.isoformat() if api_token.revoked_at else None,
+    }
+
+
 @sensitive_variables("token", "secret")
 def api_token_create(
-    *, user: User, name: str = "", expires_at: datetime | None = None
+    *,
+    user: User,
+    name: str = "",
+    expires_at: datetime | None = None,
+    scope: str = TokenScope.READ_WRITE,
+    actor: Actor = SYSTEM,
 ) -> tuple[ApiToken, str]:
     """Issue a token; return it with its plaintext, which is never stored or shown again."""
     with transaction.atomic():
@@ -41,14 +139,38 @@ def api_token_create(
             prefix=prefix,
             secret_hash=hash_token(token),
             expires_at=expires_at,
+            scope=scope,
+        )
+        record(
+            actor=actor,
+            obj=api_token,
+            changes=diff({}, _token_state(api_token)),
+            action=Action.CREATE,
         )
     return api_token, token
 
 
-def api_token_revoke(*, api_token: ApiToken) -> ApiToken:
-    if api_token.revoked_at is None:
-        api_token.revoked_at = timezone.now()
-        api_token.save(update_fields=["revoked_at"])
+def api_token_update(
+    *, api_token: ApiToken, actor: Actor, name: str, expires_at: datetime | None, scope: str
+) -> ApiToken:
+    """Rename a token, change its expiry or scope; audited."""
+    with transaction.atomic():
+        before = _token_state(api_token)
+        api_token.name, api_token.expires_at, api_token.scope = name, expires_at, scope
+        api_token.full_clean()
+        api_token.save(update_fields=["name", "expires_at", "scope"])
+        record(actor=actor, obj=api_token, changes=diff(before, _token_state(api_token)))
+    return api_token
+
+
+def api_token_revoke(*, api_token: ApiToken, actor: Actor = SYSTEM) -> ApiToken:
+    """Revoke a token (it answers 401 from now on); audited. Revoking twice is a no-op."""
+    with transaction.atomic():
+        if api_token.revoked_at is None:
+            before = _token_state(api_token)
+            api_token.revoked_at = timezone.now()
+            api_token.save(update_fields=["revoked_at"])
+            record(actor=actor, obj=api_token, changes=diff(before, _token_state(api_token)))
     return api_token
 
 

@@ -96,7 +96,9 @@ def test_the_command_prints_the_token_once_by_email_or_id(owner):
 def test_the_admin_shows_a_new_token_once_and_prefixes_after(client, superuser, owner):
     client.force_login(superuser)
     response = client.post(
-        "/admin/users/apitoken/add/", {"user": str(owner.pk), "name": "ci"}, follow=True
+        "/admin/users/apitoken/add/",
+        {"user": str(owner.pk), "name": "ci", "scope": "read_write"},
+        follow=True,
     )
     body = response.content.decode()
     api_token = ApiToken.objects.get(user=owner)

@@ -715,3 +715,25 @@ def test_an_upstream_page_nested_too_deep_is_a_line(monkeypatch):
     )
     with pytest.raises(CommandError, match="JSON that cannot be read \\(RecursionError\\)"):
         run("--url", "http://127.0.0.1:9/x", "--token-env", "UPSTREAM_TOKEN")
+
+
+def test_a_number_changed_while_the_import_runs_is_a_conflict_not_an_overwrite(
+    tmp_path, example, monkeypatch
+):
+    """The importer writes numbers through phone_numbers.services (compare-and-set)."""
+    call(write(tmp_path, example))
+    item = example["items"][0]
+    item["label"] = "From the file"
+    from phone_numbers import services
+
+    original = services.phone_number_save
+
+    def racing(**kwargs):
+        # Someone edits the number between the importer's read and its write.
+        PhoneNumber.objects.filter(pk=item["id"]).update(label="Edited meanwhile", version=9)
+        return original(**kwargs)
+
+    monkeypatch.setattr("phone_numbers.importer.phone_number_save", racing)
+    with pytest.raises(CommandError):
+        call(write(tmp_path, {"items": [item]}, "second.json"))
+    assert PhoneNumber.objects.get(pk=item["id"]).label != "From the file"

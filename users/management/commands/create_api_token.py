@@ -9,7 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from users.models import User
+from audit.services import Actor
+from users.models import TokenScope, User
 from users.services import api_token_create
 
 
@@ -31,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("user", help="Email or user id.")
         parser.add_argument("--name", default="", help="What the token is for.")
         parser.add_argument("--expires-in-days", type=int, default=None)
+        parser.add_argument(
+            "--read-only", action="store_true", help="The token may read but not update numbers."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = find_user(options["user"])
@@ -38,6 +42,15 @@ class Command(BaseCommand):
         if days is not None and days < 1:
             raise CommandError("--expires-in-days must be at least 1.")
         expires_at = timezone.now() + timedelta(days=days) if days else None
-        api_token, token = api_token_create(user=user, name=options["name"], expires_at=expires_at)
-        self.stdout.write(f"API token for {user.email} (prefix {api_token.prefix}), shown once:")
+        api_token, token = api_token_create(
+            user=user,
+            name=options["name"],
+            expires_at=expires_at,
+            scope=TokenScope.READ if options["read_only"] else TokenScope.READ_WRITE,
+            actor=Actor.for_command("create_api_token"),
+        )
+        self.stdout.write(
+            f"API token for {user.email} (prefix {api_token.prefix}, "
+            f"{api_token.get_scope_display().lower()}), shown once:"
+        )
         self.stdout.write(token)

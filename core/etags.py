@@ -1,0 +1,49 @@
+"""ETags for the API: a client can ask "has it changed?" and send If-Match safely.
+
+A number's JSON embeds its agent graph (prompt, actions, webhook,
+connections), and editing the agent does not bump the number's ``version``:
+so the ETag is a hash of the whole answer, not a version. ``If-None-Match``
+with the current ETag answers 304 without a body. ``POST /v1/numbers/update``
+accepts the GET's ETag in ``If-Match`` (``phone_numbers.api``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response
+from rest_framework.renderers import JSONRenderer
+
+
+def etag_for(body: bytes) -> str:
+    """The strong ETag of an answer's bytes."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def etag_of_data(data: Any) -> str:
+    """The ETag that ``data`` has when the API answers it (the same renderer, bytes)."""
+    return etag_for(JSONRenderer().render(data))
+
+
+class ApiETagMiddleware:
+    """Adds the ETag to every successful GET under /v1/ and answers If-None-Match."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.method not in ("GET", "HEAD")
+            or not request.path_info.startswith("/v1/")
+            or response.status_code != 200
+            or response.streaming
+            or response.has_header("ETag")
+        ):
+            return response
+        etag = etag_for(response.content)
+        response["ETag"] = etag
+        return get_conditional_response(request, etag=etag, response=response)
