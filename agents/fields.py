@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core import checks
@@ -9,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.views.decorators.debug import sensitive_variables
+
+from core.limits import SEALED_KEY
 
 from . import crypto
 
@@ -115,7 +118,7 @@ class HttpUrlField(models.URLField):
         return super().formfield(**kwargs)
 
 
-SEALED = "__sealed__"
+SEALED = SEALED_KEY  # "__sealed__": never accepted from input (core.limits)
 
 
 def is_envelope(value: Any) -> bool:
@@ -135,7 +138,7 @@ def seal_secrets(value: Any, key: Any = None) -> Any:
     the ciphertext for code that must use it, the masked preview for people.
     Values sealed already stay as they are.
     """
-    from .masking import secret_preview
+    from .masking import child_key, secret_preview
 
     if is_envelope(value):
         return value
@@ -143,7 +146,7 @@ def seal_secrets(value: Any, key: Any = None) -> Any:
     if is_secret:
         return _envelope(value, preview)
     if isinstance(value, dict):
-        return {k: seal_secrets(v, k) for k, v in value.items()}
+        return {k: seal_secrets(v, child_key(value, k)) for k, v in value.items()}
     if isinstance(value, list):
         return [seal_secrets(v) for v in value]
     return value
@@ -177,13 +180,15 @@ def plaintext(value: Any) -> Any:
 def _rewrite(value: Any, visit: Any, key: Any = None) -> tuple[Any, int]:
     """Rebuild a JSON tree: ``visit(node, key)`` returns ``(replacement, count)`` for
     a node it handles, or None to descend into it. Returns the tree and the sum."""
+    from .masking import child_key
+
     handled = visit(value, key)
     if handled is not None:
         return handled
     if isinstance(value, dict):
         total, out = 0, {}
         for k, v in value.items():
-            out[k], n = _rewrite(v, visit, k)
+            out[k], n = _rewrite(v, visit, child_key(value, k))
             total += n
         return out, total
     if isinstance(value, list):
@@ -204,9 +209,18 @@ def apply_secret_rule(value: Any) -> tuple[Any, int]:
     (a ``token_count``), and refreshes previews the rule now draws differently.
     Used by the data migration after the rule changes.
     """
-    from .masking import secret_preview
+    from .masking import PAIR_NAME_KEYS, child_key, secret_preview
 
     def visit(node: Any, key: Any) -> tuple[Any, int] | None:
+        if isinstance(node, dict) and "value" in node and not is_envelope(node):
+            # A name/value pair whose name an older rule sealed ("key" is a secret
+            # word): judged by its plaintext name, which today's rule may show.
+            names = {k: node[k] for k in PAIR_NAME_KEYS if is_envelope(node.get(k))}
+            opened = {k: crypto.decrypt_json(v[SEALED]) for k, v in names.items()}
+            candidate = {**node, **opened}
+            if opened and child_key(candidate, "value") != "value":
+                fresh, moved = _rewrite(candidate, visit, key)
+                return fresh, moved + len(opened)
         if is_envelope(node):
             plain = crypto.decrypt_json(node[SEALED])
             is_secret, preview = secret_preview(key, plain)
@@ -221,50 +235,133 @@ def apply_secret_rule(value: Any) -> tuple[Any, int]:
     return _rewrite(value, visit)
 
 
+class KeptText(str):
+    """A string that starts with the mask's dots and was stored that way, sent back
+    unchanged: an ordinary value, not a masked secret (see ``masked_leftovers``)."""
+
+
 def keep_stored_secrets(new: Any, old: Any, key: Any = None) -> Any:
     """``new``, with each secret written back as its masked form replaced by ``old``'s secret.
 
     A client that reads a masked value and sends it back unchanged (a GET, an
     edit of another key, a POST of the whole object; an export re-imported)
-    keeps the stored secret. Anything else replaces it.
+    keeps the stored secret. Anything else replaces it. Objects merge by key.
+    Lists merge entry by entry (``_keep_in_list``): an entry keeps the secrets of
+    the stored entry at its place when the list kept its length and that entry
+    its visible content, else of the one stored entry with the same visible
+    content; with none or several, nothing is kept and a masked value in it is
+    refused. So deleting or moving an entry never hands its secret to another.
     """
-    from .masking import secret_preview
+    from .masking import child_key, is_masked, secret_preview
 
     if old is None or new is None or is_envelope(new):
         return new
     stored_preview = old.get("preview") if is_envelope(old) else secret_preview(key, old)[1]
     if stored_preview is not None and new == stored_preview and new != old:
         return old
+    if isinstance(new, str) and is_masked(new) and new == old:
+        return KeptText(new)
     if isinstance(new, dict) and isinstance(old, dict) and not is_envelope(old):
-        return {k: keep_stored_secrets(v, old.get(k), k) for k, v in new.items()}
+        return {k: keep_stored_secrets(v, old.get(k), child_key(old, k)) for k, v in new.items()}
     if isinstance(new, list) and isinstance(old, list):
-        return [keep_stored_secrets(v, old[i] if i < len(old) else None) for i, v in enumerate(new)]
+        return _keep_in_list(new, old)
     return new
 
 
-def masked_leftovers(value: Any, path: str) -> list[str]:
-    """Paths where a masked value stands at a secret's place with no stored secret behind it.
+def _visible(value: Any) -> Any:
+    """What identifies a list entry: its masked form with every mask made alike, so
+    a new secret in an entry does not make it another entry."""
+    from .masking import DOTS, is_masked, mask_json
 
-    Sealing it would store the dots as the secret: refused instead, with the path.
+    def alike(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: alike(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [alike(v) for v in node]
+        return DOTS if is_masked(node) else node
+
+    return alike(mask_json(value))
+
+
+def _keep_in_list(new: list[Any], old: list[Any]) -> list[Any]:
+    # Visible contents as text, indexed: a reordered list of thousands of entries
+    # is matched in linear time.
+    seen_old = [json.dumps(_visible(entry), sort_keys=True, default=str) for entry in old]
+    by_content: dict[str, list[int]] = {}
+    for index, seen in enumerate(seen_old):
+        by_content.setdefault(seen, []).append(index)
+    merged = []
+    for index, entry in enumerate(new):
+        seen = json.dumps(_visible(entry), sort_keys=True, default=str)
+        if len(new) == len(old) and seen_old[index] == seen:
+            match = old[index]
+        else:
+            same = by_content.get(seen, [])
+            match = old[same[0]] if len(same) == 1 else None
+        merged.append(keep_stored_secrets(entry, match))
+    return merged
+
+
+def masked_leftovers(value: Any, path: str) -> list[str]:
+    """Paths where a masked value stands with no stored secret behind it.
+
+    Anywhere in the tree, whatever its key: a masked value sent back under a
+    renamed key, or in a list entry that moved, matches no stored secret, and
+    sealing it would store the dots as the secret. Refused instead, with the
+    path. Only dots stored as an ordinary value and sent back unchanged pass.
     """
-    from .masking import DOTS, is_masked, is_secret_key, url_has_secret
+    from .masking import DOTS, is_masked, url_has_secret
 
     found: list[str] = []
-    stack: list[tuple[Any, str, bool]] = [(value, path, False)]
+    stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
-        node, where, under_secret = stack.pop()
-        if is_envelope(node):
+        node, where = stack.pop()
+        if is_envelope(node) or isinstance(node, KeptText):
             continue
         if isinstance(node, dict):
-            for k, v in node.items():
-                stack.append((v, f"{where}.{k}", under_secret or is_secret_key(k)))
+            stack.extend((v, f"{where}.{k}") for k, v in node.items())
         elif isinstance(node, list):
-            stack.extend((v, f"{where}[{i}]", under_secret) for i, v in enumerate(node))
-        elif isinstance(node, str) and (
-            (under_secret and is_masked(node)) or (DOTS in node and url_has_secret(node))
-        ):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
+        elif isinstance(node, str) and (is_masked(node) or (DOTS in node and url_has_secret(node))):
             found.append(where)
     return found
+
+
+@sensitive_variables()
+def keep_stored_credentials(new: Any, old: Any, path: str, why: str) -> tuple[Any, list[str]]:
+    """Credentials as sent, each masked value replaced by the stored value it masks.
+
+    Every value of credentials is a secret (``mask_all`` masks each one), at
+    any depth: objects merge by key, lists entry by entry while their length is
+    unchanged. A masked value keeps the stored one only where it is exactly
+    that value's mask; any other masked value is a problem naming its path
+    (``why`` says what is stored). Returns the merged credentials and the problems.
+    """
+    from .masking import is_masked, mask_secret
+
+    problems: list[str] = []
+
+    def merge(node: Any, stored: Any, where: str) -> Any:
+        if is_masked(node):
+            # Kept only when it is exactly the mask of the value stored at its place.
+            leaf = stored is not None and not isinstance(stored, dict | list)
+            if leaf and mask_secret(stored) == node:
+                return stored
+            problems.append(f"{where}: is a masked value and {why}; the real value is needed.")
+            return node
+        if isinstance(node, dict):
+            stored = stored if isinstance(stored, dict) else {}
+            return {k: merge(v, stored.get(k), f"{where}.{k}") for k, v in node.items()}
+        if isinstance(node, list):
+            if not (isinstance(stored, list) and len(stored) == len(node)):
+                stored = [None] * len(node)
+            return [
+                merge(v, s, f"{where}[{i}]")
+                for i, (v, s) in enumerate(zip(node, stored, strict=True))
+            ]
+        return node
+
+    return merge(new, old, path), problems
 
 
 @sensitive_variables()
@@ -390,10 +487,9 @@ class SecretURLField(HttpUrlField):
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return None if value is None else _sealed_url(value)
 
-    def to_python(self, value: Any) -> Any:
-        if type(value) is str and URL_SEAL_MARK in value:
-            return _sealed_url(value)
-        return super().to_python(value)
+    # No to_python for the sealed form: only from_db_value builds a SealedURL. Text
+    # from input holding " sealed=" (another row's ciphertext copied in) is a plain
+    # string, refused by validate() and never written (get_prep_value).
 
     @sensitive_variables("value")
     def _seal(self, value: Any) -> Any:
@@ -404,6 +500,9 @@ class SecretURLField(HttpUrlField):
         return value
 
     def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, str) and not isinstance(value, SealedURL) and URL_SEAL_MARK in value:
+            # Stored as is, it would load as a SealedURL around someone else's ciphertext.
+            raise ValueError(f"A URL cannot contain {URL_SEAL_MARK.strip()!r} after a space.")
         value = self._seal(value)
         if isinstance(value, SealedURL):
             return f"{str.__str__(value)}{URL_SEAL_MARK}{value.sealed}"
@@ -417,6 +516,11 @@ class SecretURLField(HttpUrlField):
     def validate(self, value: Any, model_instance: models.Model | None) -> None:
         from .masking import DOTS
 
+        if isinstance(value, str) and not isinstance(value, SealedURL) and URL_SEAL_MARK in value:
+            raise ValidationError(
+                'Not a URL: it holds a space and "sealed=", which only Switchboard writes.',
+                code="sealed",
+            )
         super().validate(value, model_instance)
         if isinstance(value, str) and not isinstance(value, SealedURL) and DOTS in value:
             raise ValidationError(

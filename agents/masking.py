@@ -7,6 +7,8 @@ values only, the last four characters: it never reveals the length.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -21,9 +23,13 @@ TAIL_MIN_LENGTH = 16
 # description or a prompt's content is never scanned: it is shown as written).
 #
 # A key names a secret when one of its words (snake_case, kebab-case,
-# camelCase, any casing) is a secret word or ends in one, plural or not:
-# "apiKeys", "ACCESS-TOKENS", "clientSecrets", "Authorization". Words are
-# whole words: "keywords", "monkey", "author" and "tokenizer" are not secrets.
+# camelCase, any casing; trailing digits dropped: "apiKey2", "password1") is a
+# secret word or ends in one, plural or not: "apiKeys", "ACCESS-TOKENS",
+# "clientSecrets", "Authorization", "signingkey". Words are whole words:
+# "keywords", "monkey", "author" and "tokenizer" are not secrets, and only the
+# run-together key names listed below count ("hotkey" and "turkey" do not).
+# "session" names a secret alone, last or before "id" ("session_id", but not
+# "session_timeout"); "assertion" after "client" (OAuth's client_assertion).
 # A quantity is not a secret: a key with a measure word beside its secret
 # word ("token_count", "max_tokens", "password_min_length") holds a number
 # about secrets, and for tokens the LLM usage words say the same
@@ -32,11 +38,6 @@ _SECRET_WORDS = frozenset(
     {
         "key",
         "keys",
-        "apikey",
-        "apikeys",
-        "accesskey",
-        "secretkey",
-        "privatekey",
         "token",
         "tokens",
         "secret",
@@ -45,10 +46,18 @@ _SECRET_WORDS = frozenset(
         "passwords",
         "passwd",
         "pwd",
+        "pw",
+        "pass",
+        "passcode",
+        "passcodes",
         "passphrase",
+        "pin",
+        "pins",
         "credential",
         "credentials",
+        "creds",
         "signature",
+        "sig",
         "auth",
         "authorization",
         "bearer",
@@ -56,10 +65,30 @@ _SECRET_WORDS = frozenset(
         "cookies",
         "jwt",
         "dsn",
+        "sessionid",
     }
 )
-# Run-together words that end in a secret word: "accesstoken", "clientsecret".
-_SECRET_SUFFIXES = ("token", "tokens", "secret", "secrets", "password", "passwords", "apikey")
+# Run-together words that end in a secret word: "accesstoken", "clientsecret",
+# "awsaccesskey". For "key" only these: most words ending in "key" are not keys.
+_KEY_NAMES = (
+    "apikey",
+    "authkey",
+    "signingkey",
+    "masterkey",
+    "privatekey",
+    "secretkey",
+    "accesskey",
+)
+_SECRET_SUFFIXES = (
+    "token",
+    "tokens",
+    "secret",
+    "secrets",
+    "password",
+    "passwords",
+    *_KEY_NAMES,
+    *(name + "s" for name in _KEY_NAMES),
+)
 _TOKEN_WORDS = frozenset({"token", "tokens"})
 _MEASURE_WORDS = frozenset(
     {"count", "counts", "max", "min", "limit", "limits", "num", "total", "length", "size"}
@@ -72,10 +101,15 @@ _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 
 # Values that are credentials whatever their key is called: an Authorization
 # header's value, the well-known provider prefixes (OpenAI/Stripe sk-, Slack
-# xox?-, GitHub ghp_, AWS AKIA...), JSON Web Tokens and PEM private keys.
+# xox?-, GitHub ghp_, AWS AKIA...), JSON Web Tokens, PEM private keys, and a
+# password in a connection string ("...;Password=...;", "?user=u&password=...",
+# "postgres://u:pw@h" inside a longer text). Dots never match: a masked value
+# is not a credential again.
 _CREDENTIAL_VALUE = re.compile(
     r"""
     \b(?:bearer|basic)\s+[A-Za-z0-9._~+/-]{16,}=*
+  | (?<![^?&;\s])(?:password|passwd|pwd)\s*=[^&;\s'"\u2022]+
+  | \b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:[^\s/@\u2022]+@
   | \b(?:sk|rk)[-_][A-Za-z0-9_-]{20,}
   | \bxox[abposr]-[A-Za-z0-9-]{10,}
   | \bgh[pousr]_[A-Za-z0-9]{20,}
@@ -90,6 +124,10 @@ _CREDENTIAL_VALUE = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# "Basic " and 8 to 15 characters is a credential when it is base64 of "user:password".
+_SHORT_BASIC = re.compile(r"\bbasic\s+([A-Za-z0-9+/]{8,15}={0,2})(?![A-Za-z0-9+/=])", re.IGNORECASE)
+# A name/value pair ({"name": "X-Api-Key", "value": "..."}): the entries that name it.
+PAIR_NAME_KEYS = ("name", "key", "header")
 
 
 def mask_secret(value: Any) -> str | None:
@@ -112,7 +150,20 @@ def is_masked(value: Any) -> bool:
 
 
 def _words(name: str) -> list[str]:
-    return [w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", str(name)).lower()) if w]
+    """The words of a key, each without trailing digits ("apiKey2" is "api", "key")."""
+    split = _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", str(name)).lower())
+    return [w for w in (w.rstrip("0123456789") for w in split) if w]
+
+
+def _phrase_hits(words: list[str]) -> set[str]:
+    hits = set()
+    for i, word in enumerate(words):
+        following = words[i + 1] if i + 1 < len(words) else None
+        if word == "session" and following in (None, "id"):
+            hits.add(word)
+        if word == "assertion" and i > 0 and words[i - 1] == "client":
+            hits.add(word)
+    return hits
 
 
 @lru_cache(maxsize=4096)  # a few dozen distinct keys are asked about on every page
@@ -120,6 +171,7 @@ def is_secret_key(name: str) -> bool:
     """True when a JSON key's name says it holds a secret (api_key, authToken...)."""
     words = _words(name)
     hits = {w for w in words if w in _SECRET_WORDS or w.endswith(_SECRET_SUFFIXES)}
+    hits |= _phrase_hits(words)
     if not hits:
         return False
     if any(w in _MEASURE_WORDS for w in words):
@@ -127,9 +179,45 @@ def is_secret_key(name: str) -> bool:
     return not (all(h in _TOKEN_WORDS for h in hits) and any(w in _LLM_USAGE_WORDS for w in words))
 
 
+def _is_basic_credential(encoded: str) -> bool:
+    try:
+        decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded
+
+
 def looks_like_credential(value: Any) -> bool:
     """True when a string is a credential by its shape (sk-..., a JWT, Bearer ...)."""
-    return isinstance(value, str) and _CREDENTIAL_VALUE.search(value) is not None
+    if not isinstance(value, str):
+        return False
+    if _CREDENTIAL_VALUE.search(value) is not None:
+        return True
+    return any(_is_basic_credential(m.group(1)) for m in _SHORT_BASIC.finditer(value))
+
+
+def _mask_found(text: str) -> str:
+    """``text`` with each credential-shaped part masked (the rest of a URL stays readable)."""
+    return _CREDENTIAL_VALUE.sub(lambda match: mask_secret(match.group(0)) or "", text)
+
+
+def child_key(obj: Mapping[Any, Any], key: Any) -> Any:
+    """The name the secret rule judges ``obj[key]`` by.
+
+    In a name/value pair whose name is a secret's (``{"name": "X-Api-Key",
+    "value": "..."}``; also ``key`` or ``header`` for ``name``), the value is
+    judged by that name, so it is a secret, and the name itself is shown
+    (judged by its shape only). Any other entry is judged by its own key.
+    """
+    if "value" not in obj:
+        return key
+    for name_key in PAIR_NAME_KEYS:
+        name = obj.get(name_key)
+        if isinstance(name, str) and is_secret_key(name):
+            if key == "value":
+                return name
+            return None if key == name_key else key
+    return key
 
 
 def _secret_query(name: str, value: str) -> bool:
@@ -145,7 +233,7 @@ def url_has_secret(url: Any) -> bool:
         password = parts.password
     except ValueError:
         return False
-    if password:
+    if password or looks_like_credential(url):
         return True
     pairs = parse_qsl(parts.query, keep_blank_values=True) + parse_qsl(
         parts.fragment, keep_blank_values=True
@@ -174,9 +262,12 @@ def mask_url(url: str) -> str:
             out.append(piece)
         return "&".join(out)
 
-    return urlunsplit(
+    masked = urlunsplit(
         (parts.scheme, netloc, parts.path, masked_query(parts.query), masked_query(parts.fragment))
     )
+    # A credential-shaped user name or path segment (https://ghp_...@host/,
+    # https://host/hook/sk_live_...): that part masked, the rest shown.
+    return _mask_found(masked)
 
 
 def secret_preview(key: Any, value: Any) -> tuple[bool, Any]:
@@ -192,10 +283,10 @@ def secret_preview(key: Any, value: Any) -> tuple[bool, Any]:
     if key is not None and is_secret_key(key):
         return True, mask_all(value)
     if isinstance(value, str):
+        if url_has_secret(value):  # a URL: only its secret parts are hidden
+            return True, mask_url(value)
         if looks_like_credential(value):
             return True, mask_secret(value)
-        if url_has_secret(value):
-            return True, mask_url(value)
     return False, None
 
 
@@ -223,7 +314,7 @@ def mask_json(value: Any, key: Any = None) -> Any:
     if is_secret:
         return preview
     if isinstance(value, Mapping):
-        return {str(k): mask_json(v, k) for k, v in value.items()}
+        return {str(k): mask_json(v, child_key(value, k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask_json(v) for v in value]
     return value

@@ -15,9 +15,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from core.limits import LimitedModel
+from core.limits import LimitedModel, json_problems
 
-from .fields import EncryptedJSONField, SecretSealingJSONField, SecretURLField, reveal
+from .fields import (
+    EncryptedJSONField,
+    SecretSealingJSONField,
+    SecretURLField,
+    masked_leftovers,
+    reveal,
+)
 from .masking import mask_all
 from .validators import (
     ChoiceListValidator,
@@ -282,9 +288,20 @@ class AccountConnection(OwnedModel):
         return f"<AccountConnection {self.id} {self.type}>"
 
     def set_credentials(self, values: dict[str, Any] | None) -> None:
-        """Replace the credentials and their masked preview together."""
+        """Replace the credentials and their masked preview together.
+
+        They meet the JSON limits (``core.limits.json_problems``: a NUL key
+        would break the preview's jsonb column), and no value is a masked
+        preview: that would store the dots as the secret.
+        """
         if values is not None:
             validate_json_object(values)
+            problems = json_problems(values, "credentials") + [
+                f"{where}: a masked preview, not a secret; enter the real value."
+                for where in masked_leftovers(values, "credentials")
+            ]
+            if problems:
+                raise ValidationError(problems, code="credentials")
         self.credentials = values
         self.credentials_preview = mask_all(values) if values else {}
 

@@ -6,9 +6,12 @@ edit in the admin writes its entry in the same transaction as the change.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import models, transaction
 
 from core.limits import BoundedJSONFormField
@@ -16,8 +19,56 @@ from core.limits import BoundedJSONFormField
 from .models import Action, AuditEntry, Source
 from .services import Actor, diff, record, record_snapshot_change, snapshot
 
+# Date parts a changelist filter may name (date_hierarchy's created_at__year,
+# created_at__month, created_at__day, or any field__year__gte typed in the URL).
+_DATE_PARTS = frozenset(
+    {"year", "iso_year", "quarter", "month", "week", "week_day", "iso_week_day", "day"}
+    | {"hour", "minute", "second"}
+)
+_DATE_PART_VALUE = re.compile(r"[0-9]{1,4}")
 
-class AuditedAdmin(admin.ModelAdmin):
+
+class ChangelistGuard(admin.ModelAdmin):
+    """A changelist that answers odd input with a message or a 400, never a 500.
+
+    Two holes in Django's admin: an action posted with an id that is not one
+    (``_selected_action=not-a-uuid``: a ValidationError from the queryset), and
+    a date part too large for a date (``created_at__year=99999999999``: an
+    OverflowError building the date hierarchy's bounds, or the lookup's SQL).
+    """
+
+    def response_action(self, request: Any, queryset: Any) -> Any:
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        valid = []
+        for value in selected:
+            try:
+                self.model._meta.pk.to_python(value)
+            except ValidationError:
+                continue
+            valid.append(value)
+        if len(valid) != len(selected):
+            post = request.POST.copy()
+            post.setlist(helpers.ACTION_CHECKBOX_NAME, valid)
+            request.POST = post
+            dropped = len(selected) - len(valid)
+            self.message_user(
+                request,
+                f"{dropped} selected value(s) ignored: not valid ids.",
+                messages.WARNING,
+            )
+        return super().response_action(request, queryset)
+
+    def get_changelist_instance(self, request: Any) -> Any:
+        for name, values in request.GET.lists():
+            if not _DATE_PARTS.intersection(name.split("__")[1:]):
+                continue
+            pieces = [piece for value in values for piece in value.split(",")]
+            if not all(_DATE_PART_VALUE.fullmatch(piece) for piece in pieces):
+                raise BadRequest("A date part in the filters is not a number of at most 4 digits.")
+        return super().get_changelist_instance(request)
+
+
+class AuditedAdmin(ChangelistGuard):
     """Audits saves, deletes and many-to-many changes made in the admin."""
 
     # JSON is parsed within core.limits: deep nesting is a form error, not a 500.
@@ -60,7 +111,7 @@ class AuditedAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ChangelistGuard):
     list_display = (
         "created_at",
         "actor_label",

@@ -128,6 +128,22 @@ def json_problems(value: Any, path: str) -> list[str]:
     return problems[:20]
 
 
+# The key under which agents.fields seals a secret ({"__sealed__": "v1:...",
+# "preview": "..."}). Only Switchboard writes it: no input may carry one, for a
+# copied envelope would carry another row's ciphertext (another tenant's secret).
+SEALED_KEY = "__sealed__"
+
+
+def sealed_key_problems(value: Any, path: str) -> list[str]:
+    """Where input carries the reserved ``__sealed__`` key, each naming its path."""
+    return [
+        f"{where.removesuffix('.' + SEALED_KEY)}: {SEALED_KEY} is reserved for values "
+        "sealed by Switchboard; send the value itself, or its masked form to keep it."
+        for node, where, _level, is_key in _walk(value, path, 0)
+        if is_key and node == SEALED_KEY
+    ][:20]
+
+
 def text_limit_name(field_name: str) -> str:
     return TEXT_LIMITS.get(field_name, "text")
 
@@ -203,25 +219,38 @@ def loads_bounded(text: str | bytes) -> Any:
 
 class BoundedJSONFormField(forms.JSONField):
     """A form's JSON field that parses with ``loads_bounded``: deep nesting, NaN or
-    Infinity is a form error, not a RecursionError (a 500 in the admin before)."""
+    Infinity is a form error, not a RecursionError (a 500 in the admin before).
+
+    What it parses meets ``json_problems`` (a NUL or a lone surrogate in a key or
+    a string, depth, size) and carries no ``__sealed__`` key: no form sends one.
+    """
 
     def to_python(self, value: Any) -> Any:
-        if self.disabled or value in self.empty_values or isinstance(value, list | dict | int):
+        if self.disabled:
             return super().to_python(value)
-        try:
-            loads_bounded(value)
-        except json.JSONDecodeError:
-            pass  # Django's own message for plain syntax errors
-        except ValueError as exc:
-            raise ValidationError(f"Not valid JSON: {exc}.", code="invalid") from None
-        return super().to_python(value)
+        if not (value in self.empty_values or isinstance(value, list | dict | int)):
+            try:
+                loads_bounded(value)
+            except json.JSONDecodeError:
+                pass  # Django's own message for plain syntax errors
+            except ValueError as exc:
+                raise ValidationError(f"Not valid JSON: {exc}.", code="invalid") from None
+        parsed = super().to_python(value)
+        problems = json_problems(parsed, "JSON") + sealed_key_problems(parsed, "JSON")
+        if problems:
+            raise ValidationError(problems, code="invalid")
+        return parsed
 
     def bound_data(self, data: Any, initial: Any) -> Any:
-        # Re-rendering the form parses the submitted text again: bounded here too.
+        # Re-rendering the form parses the submitted text again: bounded here too,
+        # and a value that cannot be shown again (a lone surrogate cannot be encoded
+        # in the page: a 500 before) is shown as it was typed.
         if self.disabled or data is None:
             return super().bound_data(data, initial)
         try:
-            loads_bounded(data)
+            parsed = loads_bounded(data)
         except ValueError:
+            return forms.fields.InvalidJSONInput(data)
+        if json_problems(parsed, "JSON"):
             return forms.fields.InvalidJSONInput(data)
         return super().bound_data(data, initial)

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 
+from agents.admin import masked_json_display
 from audit.admin import AuditedAdmin
 from audit.models import Source
 from audit.queries import last_change
@@ -79,7 +80,19 @@ class PhoneNumberAdmin(AuditedAdmin):
     list_select_related = ("user", "inbound_agent")
     search_fields = ("number", "label")
     autocomplete_fields = ("user", "inbound_agent", "telephony_account_connection")
-    readonly_fields = ("id", "version", "number_is_valid", "created_at", "updated_at")
+    readonly_fields = (
+        "id",
+        "version",
+        "number_is_valid",
+        "masked_example_context",
+        "created_at",
+        "updated_at",
+    )
+    # example_context may carry secrets: an editable JSON widget would show their
+    # sealed envelopes (ciphertext) and take hand-written ones. Shown masked,
+    # read-only, as agents.admin.OwnedAdmin does for secret JSON.
+    exclude = ("example_context",)
+    masked_example_context = staticmethod(masked_json_display("example_context"))
     show_full_result_count = False
     list_per_page = 50
     form = PhoneNumberAdminForm

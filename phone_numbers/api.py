@@ -24,7 +24,7 @@ from audit.models import Source
 from audit.services import Actor
 from core.api import RequestValidationError, paged_response, validate
 from core.etags import etag_of_data
-from core.limits import json_problems
+from core.limits import json_problems, sealed_key_problems
 from core.params import StrictCharField, list_params
 from core.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
 from users.authentication import TokenCanWrite
@@ -63,7 +63,13 @@ class NumberUpdateBody(serializers.Serializer):
 
     def validate_example_context(self, value: dict[str, Any]) -> dict[str, Any]:
         # Keys are not checked by the DictField: a NUL key was a 500 on PostgreSQL.
-        problems = json_problems(value, "example_context")
+        # Nor is the object itself: {"__sealed__": "v1:...", "preview": "x"} has
+        # string values, so it passes as a map while it is a sealed envelope, which
+        # no client ever receives (a 500 when it did not decrypt; another row's
+        # secret when it did).
+        problems = json_problems(value, "example_context") + sealed_key_problems(
+            value, "example_context"
+        )
         if problems:
             raise serializers.ValidationError(problems)
         return value

@@ -27,13 +27,18 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Validati
 from django.db import models, transaction
 from django.views.decorators.debug import sensitive_variables
 
-from agents.fields import SealedURL, SecretSealingJSONField, reveal, reveal_secrets
-from agents.masking import is_masked
+from agents.fields import (
+    SealedURL,
+    SecretSealingJSONField,
+    keep_stored_credentials,
+    reveal,
+    reveal_secrets,
+)
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 from audit.models import Action as AuditAction
 from audit.models import Source
 from audit.services import Actor, diff, record, snapshot
-from core.limits import limit, model_problems
+from core.limits import SEALED_KEY, json_problems, limit, model_problems
 from core.logging import escape_controls
 from users.models import User
 
@@ -287,11 +292,15 @@ def _duplicate_items(items: list[Any]) -> dict[int, list[str]]:
 
 
 def _shape_problems(item: Any, path: str) -> list[str]:
-    """What no field could hold anywhere in an item: too deep a nesting, an infinite number.
+    """What no field could hold anywhere in an item: too deep a nesting, an infinite
+    number, a ``__sealed__`` key.
 
     Checked first and without recursion: the model's own checks (and ``==``
     between two trees) recurse, and a few thousand levels would end them in a
     RecursionError. ``1e400`` parses as infinity even though NaN/Infinity are refused.
+    A file carries masked values, never sealed ones: a ``__sealed__`` object is
+    hand-written or copied from another row (another tenant's ciphertext), even
+    when it decrypts.
     """
     bound = limit("json_depth") + ITEM_STRUCTURE_DEPTH
     problems: list[str] = []
@@ -304,6 +313,12 @@ def _shape_problems(item: Any, path: str) -> list[str]:
                     f"{where}: nested deeper than the limit (a field may be nested "
                     f"{limit('json_depth')} levels deep)."
                 ]
+            if isinstance(node, dict) and SEALED_KEY in node:
+                problems.append(
+                    f"{where}: {SEALED_KEY} is reserved for values sealed by Switchboard; "
+                    "a file carries a secret as its value or its masked form."
+                )
+                continue
             children = node.items() if isinstance(node, dict) else enumerate(node)
             for key, child in children:
                 child_path = f"{where}[{key}]" if isinstance(node, list) else f"{where}.{key}"
@@ -615,33 +630,27 @@ class _Importer:
 
     @sensitive_variables("incoming", "current", "merged")
     def _credentials(self, conn: AccountConnection, incoming: Any, path: str) -> bool:
-        """Set credentials; masked values keep the stored secret. True if changed."""
+        """Set credentials; masked values keep the stored secret, at any depth. True if changed."""
         if incoming is None:
             return False
         if not isinstance(incoming, dict):
             raise _Invalid(f"{path}.credentials: must be an object.")
+        problems = json_problems(incoming, f"{path}.credentials")
+        if problems:
+            raise _Invalid(*problems)
         try:
             current, why = reveal(conn.credentials) or {}, "no secret is stored for it"
         except Exception:  # a key no longer configured: nothing can be kept
             current, why = {}, "the stored secret cannot be opened with the configured keys"
-        merged = {}
-        problems = []
-        for key, value in incoming.items():
-            if is_masked(value):
-                if key not in current:
-                    problems.append(
-                        f"{path}.credentials.{key}: is a masked value and {why}; "
-                        "the real value is needed."
-                    )
-                    continue
-                merged[key] = current[key]
-            else:
-                merged[key] = value
+        merged, problems = keep_stored_credentials(incoming, current, f"{path}.credentials", why)
         if problems:
             raise _Invalid(*problems)
         if merged == current and conn.credentials is not None:
             return False
-        conn.set_credentials(merged)
+        try:
+            conn.set_credentials(merged)
+        except ValidationError as exc:
+            raise _Invalid(*(f"{path}.{m}" for m in exc.messages)) from None
         return True
 
     # -- the object graph -----------------------------------------------------

@@ -16,11 +16,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from agents.crypto import CredentialDecryptionError
 from agents.fields import plaintext, reveal_secrets
 from agents.masking import mask_json
 from agents.models import Agent
 from audit.models import Action
 from audit.services import Actor, diff, display, record, snapshot
+from core.limits import sealed_key_problems
 
 from .models import PhoneNumber
 
@@ -69,11 +71,21 @@ def phone_number_update(
         changes = {**changes, "label": changes["label"].strip()}
     expected = number.version if expected_version is None else expected_version
 
+    sealed = {k: sealed_key_problems(v, k) for k, v in changes.items()}
+    if any(sealed.values()):  # input never carries an envelope: see core.limits
+        raise ValidationError({k: problems for k, problems in sealed.items() if problems})
     # A secret sent back in its masked form keeps the stored one (the field's rule).
     changes = {k: _keep_stored(k, v, number) for k, v in changes.items()}
-    effective = {
-        k: v for k, v in changes.items() if reveal_secrets(getattr(number, k)) != reveal_secrets(v)
-    }
+    effective = {}
+    for k, v in changes.items():
+        try:
+            if reveal_secrets(getattr(number, k)) != reveal_secrets(v):
+                effective[k] = v
+        except CredentialDecryptionError:
+            # A stored secret that none of the configured keys opens: a refusal, not a 500.
+            raise ValidationError(
+                {k: "A secret stored here cannot be opened with the configured keys."}
+            ) from None
     if not effective:
         if expected != number.version:
             raise VersionConflict(PhoneNumber.objects.get(pk=number.pk))

@@ -73,6 +73,31 @@ SECRET_KEYS = [
     "accesstoken",
     "clientsecret",
     "dbpassword",
+    # the review's misses: short words, run-together key names, digits
+    "pass",
+    "pw",
+    "creds",
+    "passcode",
+    "pin",
+    "session",
+    "sessionId",
+    "session_id",
+    "X-Session-Id",
+    "sessionid",
+    "sig",
+    "client_assertion",
+    "clientAssertion",
+    "authkey",
+    "signingkey",
+    "masterkey",
+    "privatekey",
+    "secretkey",
+    "accesskey",
+    "awsaccesskey",
+    "apiKey2",
+    "password1",
+    "key2",
+    "api_key_2",
 ]
 
 ORDINARY_KEYS = [
@@ -101,6 +126,17 @@ ORDINARY_KEYS = [
     "tokens_per_minute",
     "password_min_length",
     "key_count",
+    # words that end in "key" but are not keys, and sessions that are settings
+    "hotkey",
+    "turkey",
+    "whiskey",
+    "keyboard",
+    "keywords2",
+    "session_timeout",
+    "session_count",
+    "assertion",
+    "pinned",
+    "passenger",
 ]
 
 
@@ -133,6 +169,14 @@ CREDENTIAL_VALUES = [
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
     "-----BEGIN RSA PRIVATE KEY-----\nMIIE...",
     "curl -H 'Authorization: Bearer abcdefghijklmnopqrstuvwx' https://x.test",
+    # connection strings with a password
+    "jdbc:postgresql://db.internal/app?user=u&password=s3cr3t-pw",
+    "Server=db.internal;Database=app;User Id=u;Password=s3cr3t-pw;",
+    "Driver={ODBC};UID=u;PWD=s3cr3t-pw",
+    "DATABASE_URL=postgres://u:s3cr3t-pw@db.internal/app",
+    # Basic with base64 of user:password, 8 characters and up
+    "Basic dTpwYXNz",
+    "basic YWRtaW46aHVudGVyMg==",
 ]
 
 ORDINARY_VALUES = [
@@ -146,6 +190,11 @@ ORDINARY_VALUES = [
     "https://api.example.com/context",
     "elevenlabs",
     "en-US",
+    "Basic plan",
+    "Basic authentication",  # a word, not base64 of user:password
+    "password=",
+    "Set the password in the dashboard",
+    "postgres://db.internal/app",
 ]
 
 
@@ -175,8 +224,22 @@ URLS = [
     ("https://h.example.com/x?accessToken=abc", f"https://h.example.com/x?accessToken={DOTS}"),
     (
         "https://h.example.com/x?sig=1#access_token=abc",
-        f"https://h.example.com/x?sig=1#access_token={DOTS}",
+        f"https://h.example.com/x?sig={DOTS}#access_token={DOTS}",
     ),
+    # a credential-shaped user name or path segment: that part masked
+    (
+        "https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.example.com/org/repo.git",
+        f"https://{DOTS}6789@github.example.com/org/repo.git",
+    ),
+    (
+        "https://h.example.com/hook/sk_live_abcdefghijklmnopqrstuv/events",
+        f"https://h.example.com/hook/{DOTS}stuv/events",
+    ),
+    (
+        "https://h.example.com/x?session_id=abc&page=2",
+        f"https://h.example.com/x?session_id={DOTS}&page=2",
+    ),
+    ("postgres://u:s3cr3t-pw@db.internal/app", f"postgres://u:{DOTS}@db.internal/app"),
     (
         "https://h.example.com/x?auth=Bearer%20abcdefghijklmnopqrstuv",
         f"https://h.example.com/x?auth={DOTS}stuv",
@@ -228,3 +291,59 @@ def test_a_webhook_action_header_is_masked_and_its_neighbours_shown():
         "max_tokens": 256,
         "token_count": 12,
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    URLS,
+)
+def test_a_masked_url_holds_no_credential_any_more(url, masked):
+    assert not looks_like_credential(mask_url(url))
+
+
+@pytest.mark.parametrize("name_key", ["name", "key", "header"])
+def test_the_value_of_a_secret_named_header_pair_is_masked_and_its_name_shown(name_key):
+    headers = [
+        {name_key: "X-Api-Key", "value": "abcd1234"},
+        {name_key: "Accept", "value": "application/json"},
+    ]
+    shown = mask_json({"headers": headers})["headers"]
+    assert shown[0] == {name_key: "X-Api-Key", "value": DOTS}
+    assert shown[1]["value"] == "application/json"
+
+
+def test_a_header_pair_is_sealed_at_rest_and_kept_when_sent_back(owner):
+    from agents.fields import reveal_secrets, seal_secrets
+    from agents.models import Action
+    from tests.factories import make_action
+
+    config = {"headers": [{"name": "X-Api-Key", "value": "abcd1234"}]}
+    sealed = seal_secrets(config)
+    assert sealed["headers"][0]["name"] == "X-Api-Key"
+    assert set(sealed["headers"][0]["value"]) == {"__sealed__", "preview"}
+
+    action = Action.objects.get(pk=make_action(owner, config=config).pk)
+    action.config = mask_json(action.config)
+    action.full_clean()
+    action.save()
+    assert reveal_secrets(Action.objects.get(pk=action.pk).config) == config
+
+
+def test_the_migration_rule_unseals_a_pair_name_an_older_rule_sealed():
+    from agents import crypto
+    from agents.fields import apply_secret_rule, reveal_secrets
+
+    old = {
+        "headers": [
+            {
+                "key": {"__sealed__": crypto.encrypt_json("X-Api-Key"), "preview": DOTS},
+                "value": "abcd1234",
+            }
+        ]
+    }
+    fresh, moved = apply_secret_rule(old)
+    assert moved == 2
+    assert fresh["headers"][0]["key"] == "X-Api-Key"
+    assert set(fresh["headers"][0]["value"]) == {"__sealed__", "preview"}
+    assert reveal_secrets(fresh) == {"headers": [{"key": "X-Api-Key", "value": "abcd1234"}]}
+    assert apply_secret_rule(fresh)[1] == 0

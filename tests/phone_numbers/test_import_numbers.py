@@ -484,7 +484,7 @@ def test_a_hand_forged_sealed_value_is_a_line_naming_item_and_field(tmp_path, ex
         example["items"][0]["example_context"] = forged
         field = "item 0.example_context.api_key"
     errors, _ = rejected(write(tmp_path, example))
-    assert errors.startswith(f"{field}: a sealed value that none of the configured keys opens")
+    assert errors.startswith(f"{field}: __sealed__ is reserved for values sealed by Switchboard")
     assert "Traceback" not in errors
     assert PhoneNumber.objects.count() == 0
 

@@ -262,3 +262,23 @@ def test_key_rotation_reencrypts_sealed_urls(owner, settings):
     assert "Re-encrypted 1 URL(s)" in out.getvalue()
     settings.CREDENTIAL_KEYS = [new_key]
     assert Webhook.objects.get(pk=webhook.pk).url.reveal() == HOOK_URL
+
+
+def test_the_wider_rule_seals_a_credential_in_a_url_path_stored_in_plaintext(owner):
+    webhook = make_webhook(owner)
+    url = "https://hooks.example.com/hook/sk_live_abcdefghijklmnopqrstuvwx/in"
+    _write_raw(Webhook, webhook.pk, "url", url)
+    assert seal_existing_urls(Webhook, ["url"]) == 1
+    assert "abcdefghijklmnop" not in _raw(Webhook, webhook.pk, "url")
+    assert Webhook.objects.get(pk=webhook.pk).url.reveal() == url
+
+
+@pytest.mark.parametrize("url", ["admin:users_user_changelist", "admin:users_apitoken_changelist"])
+def test_an_account_admin_action_with_a_bad_id_is_not_a_500(client, superuser, url):
+    from django.urls import reverse
+
+    client.force_login(superuser)
+    response = client.post(
+        reverse(url), {"action": "delete_selected", "_selected_action": ["not-a-uuid"]}
+    )
+    assert response.status_code in (200, 302)
