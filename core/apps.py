@@ -4,7 +4,15 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Shared pieces without models: API errors, pagination, access, template tags."""
+    """What needs no domain app: API errors, pagination, limits, access, rate-limit counters."""
 
     name = "core"
     verbose_name = "Switchboard core"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from core import dbtimeouts
+
+        # Statement and lock timeouts on every new connection (issue 13).
+        connection_created.connect(dbtimeouts.on_connection_created, dispatch_uid="core.dbtimeouts")

@@ -6,11 +6,15 @@ import logging
 import sys
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.functional import SimpleLazyObject, empty
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from core import dbtimeouts
 
 log = logging.getLogger("switchboard.errors")
 RETRY_AFTER_SECONDS = 5
@@ -26,17 +30,35 @@ MESSAGES = {
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers: 200 when the database answers, 503 when it does not."""
+    """For load balancers: 200 when the database answers, 503 when it does not.
+
+    Bounded by the connect timeout and the ``healthz`` profile's statement
+    timeout (core.dbtimeouts), shorter than a page's: a balancer's probe gives
+    up after a few seconds, and a worker should not wait longer than it.
+    """
     try:
-        with connection.cursor() as cursor:
+        with dbtimeouts.bounded(dbtimeouts.HEALTHZ), connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
         connection.close_if_unusable_or_obsolete()
+        _without_the_database(request)
         response = JsonResponse({"status": "error", "database": "unreachable"}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _without_the_database(request: HttpRequest) -> None:
+    """Nothing later in this request waits for the database again.
+
+    The request log line reads ``request.user``; a user not loaded yet (or
+    whose loading just failed) would make it connect once more, and a
+    stalled database would double the wait before the 503 leaves.
+    """
+    user = getattr(request, "user", None)
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        request.user = AnonymousUser()
 
 
 def _error(request: HttpRequest, status: int, detail: str | None = None) -> HttpResponse:
@@ -82,14 +104,22 @@ def page_not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """A database that cannot be reached is a 503 with Retry-After, not a 500."""
+    """A database that cannot be reached is a 503 with Retry-After, not a 500.
+
+    OperationalError covers a refused or timed-out connection and the
+    statement and lock timeouts (psycopg's QueryCanceled and LockNotAvailable,
+    which Django wraps as OperationalError): core.dbtimeouts.
+    """
     exc = sys.exc_info()[1]
     if isinstance(exc, OperationalError | InterfaceError):
         log.warning(
-            "database unavailable request_id=%s: %s",
+            "database unavailable request_id=%s: %s (%s)",
             getattr(request, "request_id", "-"),
             exc.__class__.__name__,
+            # psycopg's own class says which bound: ConnectionTimeout, LockNotAvailable...
+            type(exc.__cause__).__name__ if exc.__cause__ else "-",
         )
         connection.close_if_unusable_or_obsolete()
+        _without_the_database(request)
         return _error(request, 503)
     return _error(request, 500)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
@@ -26,6 +26,7 @@ from agents.fields import (
     sealed_url_fields,
 )
 from agents.models import AccountConnection
+from core.dbtimeouts import LongRunningCommand
 
 
 def key_counts() -> Counter[str]:
@@ -34,11 +35,14 @@ def key_counts() -> Counter[str]:
         "credentials", flat=True
     )
     for sealed in stored.iterator(chunk_size=2000):
-        counts[sealed.key_id] += 1
+        try:
+            counts[sealed.key_id] += 1
+        except crypto.CredentialDecryptionError:  # not in the v1 format: reported below
+            counts["unreadable"] += 1
     return counts
 
 
-class Command(BaseCommand):
+class Command(LongRunningCommand):
     help = "Re-encrypt every account-connection credential under the newest CREDENTIAL_KEYS key."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,10 +63,15 @@ class Command(BaseCommand):
                 break
             with transaction.atomic():
                 for pk, sealed in rows:
-                    if sealed.key_id != newest:
+                    try:
+                        if sealed.key_id == newest:
+                            continue
                         fresh = SealedCredentials(crypto.reencrypt(sealed.stored))
-                        AccountConnection.objects.filter(pk=pk).update(credentials=fresh)
-                        rotated += 1
+                    except crypto.CredentialDecryptionError:
+                        self._unreadable(AccountConnection, pk, "credentials")
+                        continue
+                    AccountConnection.objects.filter(pk=pk).update(credentials=fresh)
+                    rotated += 1
             last_pk = rows[-1][0]
         after = key_counts()
         self.stdout.write(f"Re-encrypted {rotated}. After: {dict(after) or 'no credentials'}")
@@ -70,6 +79,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Re-encrypted {sealed} secret(s) in JSON settings.")
         urls = self._reseal_urls(newest, options["batch_size"])
         self.stdout.write(f"Re-encrypted {urls} URL(s) with a password or secret parameter.")
+
+    def _unreadable(self, model: Any, pk: Any, name: str) -> None:
+        # Reported and skipped: one bad row must not stop the rotation of the rest.
+        self.stderr.write(
+            f"{model.__name__} {pk} {name}: a sealed value none of the configured keys "
+            "opens (left as it is; re-enter it)."
+        )
 
     def _reseal_urls(self, newest: str, batch_size: int) -> int:
         """Webhook URLs and context endpoints whose password or query is sealed."""
@@ -81,10 +97,17 @@ class Command(BaseCommand):
                 .order_by("pk")
             )
             for pk, value in rows.iterator(chunk_size=batch_size):
-                if isinstance(value, SealedURL) and crypto.stored_key_id(value.sealed) != newest:
+                if not isinstance(value, SealedURL):
+                    continue
+                try:
+                    if crypto.stored_key_id(value.sealed) == newest:
+                        continue
                     fresh = SealedURL(str.__str__(value), crypto.reencrypt(value.sealed))
-                    model.objects.filter(pk=pk).update(**{name: fresh})
-                    total += 1
+                except crypto.CredentialDecryptionError:
+                    self._unreadable(model, pk, name)
+                    continue
+                model.objects.filter(pk=pk).update(**{name: fresh})
+                total += 1
         return total
 
     def _reseal_json(self, newest: str, batch_size: int) -> int:
@@ -93,7 +116,11 @@ class Command(BaseCommand):
         for model, name in sealed_json_fields():
             rows = model.objects.exclude(**{name: {}}).values_list("pk", name).order_by("pk")
             for pk, value in rows.iterator(chunk_size=batch_size):
-                fresh, count = reseal(value, newest)
+                try:
+                    fresh, count = reseal(value, newest)
+                except crypto.CredentialDecryptionError:
+                    self._unreadable(model, pk, name)
+                    continue
                 if count:
                     # update() writes the envelopes as they are: already sealed.
                     model.objects.filter(pk=pk).update(**{name: fresh})

@@ -12,14 +12,15 @@ import os
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.dbtimeouts import LongRunningCommand
 from core.limits import limit, loads_bounded
 from phone_numbers.importer import ImportRejected, import_items, items_of
 from phone_numbers.upstream import UpstreamError, fetch_all_pages
 
 
-class Command(BaseCommand):
+class Command(LongRunningCommand):
     help = (
         "Import numbers (with their agents, prompts, actions, webhooks and connections) "
         "from a file of the upstream GET /v1/numbers/list response, or from the live API. "

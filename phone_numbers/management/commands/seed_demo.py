@@ -6,13 +6,14 @@ import sys
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.dbtimeouts import LongRunningCommand
 from phone_numbers.models import PhoneNumber
 from phone_numbers.seeding import seed
 
 
-class Command(BaseCommand):
+class Command(LongRunningCommand):
     help = (
         "Fill an empty inventory with realistic, deterministic demo data: customers, "
         "agents, prompts, actions, webhooks, connections (fake credentials) and numbers."
