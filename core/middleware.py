@@ -7,7 +7,9 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -138,13 +140,24 @@ class RequestGuardMiddleware:
 
 class NoStoreMiddleware:
     """Pages and API answers may show masked credentials or customer data:
-    no browser or proxy cache may keep them. Static files are not affected
-    (WhiteNoise answers them before this runs)."""
+    no browser or proxy cache may keep them.
+
+    Static files keep the caching WhiteNoise gives them (a year and more,
+    ``immutable``, for a hashed name; a minute otherwise): WhiteNoise runs
+    inside this middleware, so its answers come back through here, and
+    overwriting them made every visit download the CSS and scripts again.
+    Only an answer under STATIC_URL that already says how to cache it is
+    spared; a 404 there is a page like any other.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response["Cache-Control"] = "no-store"
+        # STATIC_URL carries the script prefix, as request.path does.
+        static_prefix = urlsplit(settings.STATIC_URL or "").path
+        is_static = bool(static_prefix) and request.path.startswith(static_prefix)
+        if not (is_static and response.has_header("Cache-Control")):
+            response["Cache-Control"] = "no-store"
         return response
