@@ -20,9 +20,10 @@ from django.utils.html import format_html_join
 from audit.admin import AuditedAdmin
 from audit.models import Source
 from audit.services import Actor
-from core.limits import BoundedJSONFormField
+from core.limits import BoundedJSONFormField, json_problems
 
-from .masking import is_masked, mask_json
+from .fields import masked_leftovers
+from .masking import mask_json
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 from .services import DeleteRefused, graph_object_delete, impact
 
@@ -179,9 +180,16 @@ class AccountConnectionForm(forms.ModelForm):
             return None
         if not isinstance(value, dict) or not value:
             raise forms.ValidationError("Enter a JSON object of key names to values.")
-        if any(is_masked(v) for v in value.values()):
+        problems = json_problems(value, "credentials")  # also checked by the form field
+        if problems:
+            raise forms.ValidationError(problems)
+        # At any depth: credentials are replaced whole here, so a masked preview
+        # pasted back would be stored as the secret (a nested one was, before).
+        masked = masked_leftovers(value, "credentials")
+        if masked:
             raise forms.ValidationError(
-                "A value is a masked preview, not the secret: enter the real value."
+                f"A value is a masked preview, not the secret ({', '.join(sorted(masked))}): "
+                "enter the real value."
             )
         return value
 
