@@ -25,8 +25,9 @@ demo: $(STAMP) .env
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py setup_roles
 	$(BIN)/python manage.py demo_logins
+	@echo "Second factor: off in the demo (STAFF_TOTP_REQUIRED=false); production asks superusers and number admins for a TOTP code"
 	@echo "Serving http://127.0.0.1:8000 (Ctrl-C stops it)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	env STAFF_TOTP_REQUIRED=false $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 serve: $(STAMP) .env
 	$(BIN)/python manage.py runserver 127.0.0.1:8000

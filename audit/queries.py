@@ -82,6 +82,8 @@ def object_types() -> list[str]:
         "agents.action",
         "agents.webhook",
         "agents.accountconnection",
+        "users.user",
+        "users.apitoken",
     ]
 
 

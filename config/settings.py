@@ -38,7 +38,8 @@ CREDENTIAL_KEYS = env.list("CREDENTIAL_KEYS", default=[])
 
 INSTALLED_APPS = [
     "axes",
-    "django.contrib.admin",
+    # Django's admin with our site class: sign-in through /login/ and the second factor.
+    "users.second_factor.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,6 +51,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "users",
     "agents",
@@ -70,9 +74,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # OTPMiddleware gives request.user.is_verified(); ours then keeps a staff member
+    # who still owes a second factor on its pages (users.second_factor).
+    "django_otp.middleware.OTPMiddleware",
+    "users.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # ETag and If-None-Match (304) for API reads: a hash of the whole answer.
+    "core.etags.ApiETagMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -123,6 +133,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=env.int("DB_PREPARE_THRESHOLD", default=5)
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A stalled database costs a request seconds, not a worker (issue 13): give up
+    # connecting after DB_CONNECT_TIMEOUT s (libpq's minimum is 2), and let TCP
+    # keepalives find a dead network path under an open connection within
+    # idle + interval x count = 25 s, inside gunicorn's 30 s worker timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        connect_timeout=env.int("DB_CONNECT_TIMEOUT", default=3),
+        keepalives=1,
+        keepalives_idle=env.int("DB_KEEPALIVES_IDLE", default=10),
+        keepalives_interval=env.int("DB_KEEPALIVES_INTERVAL", default=5),
+        keepalives_count=env.int("DB_KEEPALIVES_COUNT", default=3),
+    )
+# Statement and lock timeouts in ms (0 = none) per kind of work, set on each new
+# PostgreSQL connection by core.dbtimeouts with SET, not the `options` startup
+# parameter: PgBouncer refuses that (issue 20), and a plain setting can also live
+# on the role (ALTER ROLE ... SET), which DB_TIMEOUTS_PER_SESSION=false leaves alone.
+DATABASE_TIMEOUTS = {
+    # A person or an API client is waiting: 503 + Retry-After within seconds.
+    "web": {
+        "statement_timeout": env.int("DB_STATEMENT_TIMEOUT_MS", default=5_000),
+        "lock_timeout": env.int("DB_LOCK_TIMEOUT_MS", default=3_000),
+    },
+    # migrate, import_numbers, seed_demo, rotate_encryption_keys: minutes of work,
+    # and a lock held briefly by a deploy is worth waiting for.
+    "command": {
+        "statement_timeout": env.int("DB_COMMAND_STATEMENT_TIMEOUT_MS", default=30 * 60_000),
+        "lock_timeout": env.int("DB_COMMAND_LOCK_TIMEOUT_MS", default=60_000),
+    },
+    # /healthz answers a load balancer within the balancer's own probe timeout.
+    "healthz": {
+        "statement_timeout": env.int("DB_HEALTHZ_TIMEOUT_MS", default=1_000),
+        "lock_timeout": env.int("DB_HEALTHZ_TIMEOUT_MS", default=1_000),
+    },
+}
+DATABASE_TIMEOUTS_PER_SESSION = env.bool("DB_TIMEOUTS_PER_SESSION", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
@@ -139,6 +184,15 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "numbers:list"
 LOGOUT_REDIRECT_URL = "login"
+# Superusers and number admins (who can reroute every customer's calls) must
+# sign in with a TOTP code as well; off only for the demo and the tests.
+STAFF_TOTP_REQUIRED = env.bool("STAFF_TOTP_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = "Switchboard"  # the account's name in the authenticator app
+# Wrong codes lock a device for 1, 2, 4 ... seconds (django-otp's default, spelt out).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Device admins are not registered (users.admin), but never show a TOTP key anyway.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Security. Every default is the production one; DEBUG relaxes only transport.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -182,8 +236,21 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_USERNAME_CALLABLE = "core.auth.axes_username"
+# Behind a proxy the socket's address is the proxy's: lockouts key on the client's
+# address from X-Forwarded-For instead (core.client_address has the rule).
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
+# Proxies in front of the app that append to X-Forwarded-For (a load balancer: 1).
+# 0 ignores the header: a client could write anything in it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# API rate-limit counters (core.throttling): in Redis when given, shared by every
+# app server; otherwise in the database (core.RateCounter), shared by every worker.
+_CACHE_URL = env.str("CACHE_URL", default="")
+RATELIMIT_REDIS_URL = env.str(
+    "RATELIMIT_REDIS_URL",
+    default=_CACHE_URL if _CACHE_URL.startswith(("redis://", "rediss://")) else "",
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -215,6 +282,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["core.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_LIMIT", default="3000/min")},
+    # For any address-based throttle: the same proxy rule as core.client_address.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchboard numbers API",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="numbers:list"), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", include("users.urls")),
     path("numbers/", include("phone_numbers.urls")),
     path("audit/", include("audit.urls")),
     path("", include("agents.urls")),

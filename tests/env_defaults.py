@@ -16,3 +16,6 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # The live server, and schemathesis loading the schema at collection time.
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("CREDENTIAL_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
+# Signing in is one step in tests; tests of the second factor turn it on with
+# the ``settings`` fixture (tests/users/test_second_factor.py).
+os.environ.setdefault("STAFF_TOTP_REQUIRED", "false")

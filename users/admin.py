@@ -5,9 +5,36 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django_otp.plugins.otp_static import admin as _otp_static_admin  # noqa: F401
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp import admin as _otp_totp_admin  # noqa: F401
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.admin import ChangelistGuard
+from audit.models import Source
+from audit.services import Actor
 
 from .models import ApiToken, User
-from .services import api_token_create, api_token_revoke
+from .second_factor import second_factor_reset, status_text
+from .services import (
+    api_token_create,
+    api_token_revoke,
+    api_token_update,
+    user_delete,
+    user_save,
+)
+
+
+def _actor(request: Any) -> Actor:
+    return Actor.for_request(request, Source.ADMIN)
+
+
+# django-otp's device pages would show TOTP keys and recovery codes and let anyone
+# with the permission edit them unaudited. Imported above so they are registered
+# before this removes them; a superuser resets a user's second factor instead.
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)
 
 
 class UserChangeFormByEmail(UserChangeForm):
@@ -23,14 +50,15 @@ class UserCreationFormByEmail(AdminUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ChangelistGuard, BaseUserAdmin):
     form = UserChangeFormByEmail
     add_form = UserCreationFormByEmail
     list_display = ("email", "name", "id", "is_staff", "is_superuser", "is_active", "date_joined")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email", "name", "=id")
     ordering = ("email", "id")
-    readonly_fields = ("id", "last_login", "date_joined", "updated_at")
+    readonly_fields = ("id", "last_login", "date_joined", "updated_at", "second_factor")
+    actions = ("reset_second_factor",)
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Profile", {"fields": ("name",)}),
@@ -38,6 +66,7 @@ class UserAdmin(BaseUserAdmin):
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
+        ("Second factor", {"fields": ("second_factor",)}),
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
     )
     add_fieldsets = (
@@ -51,22 +80,66 @@ class UserAdmin(BaseUserAdmin):
     )
     filter_horizontal = ("groups", "user_permissions")
 
+    @admin.display(description="Second factor")
+    def second_factor(self, obj: User) -> str:
+        return status_text(obj) if obj.pk else "-"
+
+    def has_reset_second_factor_permission(self, request: Any) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(
+        description="Reset second factor (they set it up again at next sign-in)",
+        permissions=["reset_second_factor"],
+    )
+    def reset_second_factor(self, request: Any, queryset: Any) -> None:
+        actor = _actor(request)
+        reset = [u.email for u in queryset if second_factor_reset(user=u, actor=actor)]
+        if reset:
+            messages.success(request, f"Second factor reset for {', '.join(reset)}.")
+        else:
+            messages.info(request, "None of them had a second factor.")
+
+    # Every account change goes through users.services.user_save, which audits it
+    # and ends the sessions of a user who loses a role. The admin saves the row in
+    # save_model and the groups in save_related: both happen in save_related here,
+    # in one call, so the entry holds the whole change.
+    def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
+        pass  # saved with its groups in save_related, through the service
+
+    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+        user_save(
+            user=form.instance,
+            actor=_actor(request),
+            groups=form.cleaned_data.get("groups"),
+            permissions=form.cleaned_data.get("user_permissions"),
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: Any, obj: User) -> None:
+        user_delete(user=obj, actor=_actor(request))
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for user in queryset:
+            user_delete(user=user, actor=_actor(request))
+
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ChangelistGuard, admin.ModelAdmin):
     """Staff issue tokens (the secret is shown once, on creation) and revoke them."""
 
     list_display = (
         "display_prefix",
         "name",
         "user",
+        "scope",
         "status",
         "created_at",
         "last_used_at",
         "expires_at",
         "revoked_at",
     )
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "expires_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "scope", "expires_at")
     list_select_related = ("user",)
     search_fields = ("prefix", "name", "user__email")
     autocomplete_fields = ("user",)
@@ -75,11 +148,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: Any, obj: ApiToken | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ("user", "name", "expires_at")
+            return ("user", "name", "scope", "expires_at")
         return (
             "display_prefix",
             "user",
             "name",
+            "scope",
             "status",
             "created_at",
             "last_used_at",
@@ -98,9 +172,21 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def save_model(self, request: Any, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            api_token_update(
+                api_token=ApiToken.objects.get(pk=obj.pk),
+                actor=_actor(request),
+                name=obj.name,
+                expires_at=obj.expires_at,
+                scope=obj.scope,
+            )
             return
-        created, token = api_token_create(user=obj.user, name=obj.name, expires_at=obj.expires_at)
+        created, token = api_token_create(
+            user=obj.user,
+            name=obj.name,
+            expires_at=obj.expires_at,
+            scope=obj.scope,
+            actor=_actor(request),
+        )
         obj.pk = created.pk
         obj.prefix = created.prefix
         messages.warning(
@@ -113,6 +199,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: Any, queryset: Any) -> None:
         count = 0
         for api_token in queryset.filter(revoked_at__isnull=True):
-            api_token_revoke(api_token=api_token)
+            api_token_revoke(api_token=api_token, actor=_actor(request))
             count += 1
         messages.success(request, f"Revoked {count} token(s).")
+
+    def delete_model(self, request: Any, obj: ApiToken) -> None:
+        # A token is revoked, never deleted: the trail and last-used dates stay.
+        api_token_revoke(api_token=obj, actor=_actor(request))
+        messages.info(request, f"{obj} was revoked instead of deleted; its history stays.")
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        self.revoke(request, queryset)
