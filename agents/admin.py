@@ -21,9 +21,9 @@ from audit.admin import AuditedAdmin
 from audit.models import Source
 from audit.services import Actor
 from core.limits import BoundedJSONFormField, json_problems
+from vault.fields import masked_leftovers
+from vault.masking import mask_json
 
-from .fields import masked_leftovers
-from .masking import mask_json
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 from .services import DeleteRefused, graph_object_delete, impact
 

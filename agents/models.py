@@ -16,15 +16,15 @@ from django.db import models
 from django.db.models import Q
 
 from core.limits import LimitedModel, json_problems
-
-from .fields import (
+from vault.fields import (
     EncryptedJSONField,
     SecretSealingJSONField,
     SecretURLField,
     masked_leftovers,
     reveal,
 )
-from .masking import mask_all
+from vault.masking import mask_all
+
 from .validators import (
     ChoiceListValidator,
     normalize_deepgram_keywords,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .masking import mask_json
+from vault.masking import mask_json
+
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 
 

@@ -94,14 +94,13 @@ def agent_directory(
 
 
 def routed_number_counts(agent_ids: list[Any]) -> dict[Any, int]:
-    """How many numbers route to each of these agents (one grouped query)."""
-    from phone_numbers.models import PhoneNumber
+    """How many numbers route to each of these agents (one grouped query).
 
+    Through the reverse relation, so the agents layer never imports numbers."""
     rows = (
-        PhoneNumber.objects.filter(inbound_agent__in=agent_ids)
-        .values("inbound_agent")
-        .annotate(n=Count("id"))
-        .values_list("inbound_agent", "n")
+        Agent.objects.filter(pk__in=agent_ids)
+        .annotate(n=Count("phone_numbers"))
+        .values_list("pk", "n")
     )
     return dict(rows)
 

@@ -42,7 +42,7 @@ def validate_string_map(value: Any) -> None:
     validate_json_object(value)
     for key, item in value.items():
         if isinstance(item, dict) and "__sealed__" in item:
-            continue  # a secret, encrypted at rest (agents.fields.seal_secrets)
+            continue  # a secret, encrypted at rest (vault.fields.seal_secrets)
         if not isinstance(item, str):
             raise ValidationError(
                 "Value of %(key)s must be a string.", code="string_map", params={"key": key}

@@ -13,8 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from core.access import staff_view
-from core.lists import Chip, list_page, sort_headers, wants_fragment
-from phone_numbers.forms import PAGE_SIZES
+from core.lists import PAGE_SIZES, Chip, list_page, sort_headers, wants_fragment
 from phone_numbers.models import PhoneNumber
 from users.models import User
 

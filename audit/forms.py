@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from phone_numbers.forms import ListForm
+from core.lists import ListForm
 
 from .models import Source
 from .queries import AuditFilters, object_types

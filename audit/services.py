@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import models
 
-from agents.masking import mask_all, mask_json
+from vault.masking import mask_all, mask_json
 
 from .models import Action, AuditEntry, Source
 

@@ -11,8 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.access import staff_view
 from core.csvexport import csv_response, csv_safe
-from core.lists import list_page, wants_fragment
-from phone_numbers.forms import PAGE_SIZES
+from core.lists import PAGE_SIZES, list_page, wants_fragment
 
 from .forms import AuditFilterForm
 from .queries import audit_trail, object_url

@@ -128,7 +128,7 @@ def json_problems(value: Any, path: str) -> list[str]:
     return problems[:20]
 
 
-# The key under which agents.fields seals a secret ({"__sealed__": "v1:...",
+# The key under which vault.fields seals a secret ({"__sealed__": "v1:...",
 # "preview": "..."}). Only Switchboard writes it: no input may carry one, for a
 # copied envelope would carry another row's ciphertext (another tenant's secret).
 SEALED_KEY = "__sealed__"

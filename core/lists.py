@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django import forms
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -44,6 +45,65 @@ def sort_headers(columns: list[tuple[str, str]], sort: str, desc: bool) -> list[
         next_sort = key if (current and desc) or not current else f"-{key}"
         headers.append(SortHeader(key, label, direction, next_sort))
     return headers
+
+
+PAGE_SIZES = (25, 50, 100)
+
+
+def _sort_choices(columns: Any) -> list[tuple[str, str]]:
+    return [(c, c) for c in columns] + [(f"-{c}", f"-{c}") for c in columns]
+
+
+class ListForm(forms.Form):
+    """Sort, page and page size, shared by every dashboard list."""
+
+    sort_columns: tuple[str, ...] = ()
+    default_sort = ""
+
+    page = forms.IntegerField(min_value=1, required=False)
+    # Keyset links (core.lists.list_page): signed cursors, checked when used.
+    after = forms.CharField(max_length=2000, required=False)
+    before = forms.CharField(max_length=2000, required=False)
+    last = forms.BooleanField(required=False)
+    size = forms.TypedChoiceField(
+        choices=[(str(s), str(s)) for s in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        label="Per page",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sort"] = forms.ChoiceField(
+            choices=_sort_choices(self.sort_columns), required=False
+        )
+        self.is_valid()  # fills cleaned_data with the valid fields only
+
+    def dropped_notice(self) -> str:
+        """The house rule for a console query string: an invalid value is dropped and
+        a visible notice names it (never the value, which may be anything)."""
+        names = [str(self.fields[name].label or name).capitalize() for name in self.errors]
+        if not names:
+            return ""
+        return f"Ignored an invalid value for: {', '.join(names)}."
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """A field's cleaned value, or ``default`` when absent or invalid."""
+        value = self.cleaned_data.get(name)
+        return default if value in (None, "") else value
+
+    @property
+    def sort(self) -> tuple[str, bool]:
+        sort = self.value("sort", self.default_sort)
+        return sort.lstrip("-"), sort.startswith("-")
+
+    @property
+    def page_number(self) -> int:
+        return self.value("page", 1)
+
+    @property
+    def page_size(self) -> int:
+        return self.value("size", PAGE_SIZES[0])
 
 
 @dataclass(frozen=True)

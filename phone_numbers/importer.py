@@ -27,13 +27,6 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Validati
 from django.db import models, transaction
 from django.views.decorators.debug import sensitive_variables
 
-from agents.fields import (
-    SealedURL,
-    SecretSealingJSONField,
-    keep_stored_credentials,
-    reveal,
-    reveal_secrets,
-)
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 from audit.models import Action as AuditAction
 from audit.models import Source
@@ -41,6 +34,13 @@ from audit.services import Actor, diff, record, snapshot
 from core.limits import SEALED_KEY, json_problems, limit, model_problems
 from core.logging import escape_controls
 from users.models import User
+from vault.fields import (
+    SealedURL,
+    SecretSealingJSONField,
+    keep_stored_credentials,
+    reveal,
+    reveal_secrets,
+)
 
 from .models import PhoneNumber
 from .services import VersionConflict, phone_number_save

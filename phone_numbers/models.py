@@ -12,10 +12,10 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
-from agents.fields import SecretSealingJSONField
 from agents.models import AccountConnection, Agent, ConnectionType, check_same_owner
 from agents.validators import validate_e164, validate_string_map
 from core.limits import LimitedModel
+from vault.fields import SecretSealingJSONField
 
 from . import phone
 

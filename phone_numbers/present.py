@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from agents.masking import mask_json
 from agents.present import agent_json, connection_json
 from core.links import pk_url
+from vault.masking import mask_json
 
 from . import phone
 from .models import PhoneNumber

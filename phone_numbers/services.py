@@ -16,13 +16,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from agents.crypto import CredentialDecryptionError
-from agents.fields import plaintext, reveal_secrets
-from agents.masking import mask_json
 from agents.models import Agent
 from audit.models import Action
 from audit.services import Actor, diff, display, record, snapshot
 from core.limits import sealed_key_problems
+from vault.crypto import CredentialDecryptionError
+from vault.fields import plaintext, reveal_secrets
+from vault.masking import mask_json
 
 from .models import PhoneNumber
 

@@ -14,11 +14,11 @@ from agents.models import Agent
 from audit.queries import history_for
 from core.access import staff_view
 from core.csvexport import csv_response, csv_safe
-from core.lists import Chip, list_page, list_query_for, sort_headers, wants_fragment
+from core.lists import PAGE_SIZES, Chip, list_page, list_query_for, sort_headers, wants_fragment
 from users.models import User
 
 from . import queries
-from .forms import PAGE_SIZES, NumberFilterForm
+from .forms import NumberFilterForm
 from .models import TelephonyProvider
 from .present import number_rows, render_rows
 

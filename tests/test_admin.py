@@ -10,7 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from agents.masking import DOTS
 from agents.models import AccountConnection, Prompt, PromptTemplate
 from tests.factories import (
     make_action,
@@ -21,6 +20,7 @@ from tests.factories import (
     make_template,
     make_webhook,
 )
+from vault.masking import DOTS
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.db import migrations
 
 
 def apply_secret_rule(apps, schema_editor):
-    from agents.fields import seal_existing_rows, seal_existing_urls
+    from vault.fields import seal_existing_rows, seal_existing_urls
 
     for model_name, fields in [
         ("Agent", ["voice", "transcriber", "llm_fallback"]),

@@ -7,9 +7,9 @@ from typing import Any
 
 from django import template
 
-from agents.masking import mask_json
 from core.lists import list_query
 from phone_numbers import phone
+from vault.masking import mask_json
 
 register = template.Library()
 

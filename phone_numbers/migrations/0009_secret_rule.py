@@ -1,11 +1,11 @@
-# Written by hand: the secret rule of agents.masking changed (issue 12).
+# Written by hand: the secret rule of vault.masking changed (issue 12).
 
 from django.db import migrations
 
 
 def apply_secret_rule(apps, schema_editor):
     """Seal what the old key-word list left in plaintext and unseal what it sealed wrongly."""
-    from agents.fields import seal_existing_rows
+    from vault.fields import seal_existing_rows
 
     seal_existing_rows(apps.get_model("numbers", "PhoneNumber"), ["example_context"])
 

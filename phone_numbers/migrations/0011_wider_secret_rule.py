@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def apply_secret_rule(apps, schema_editor):
-    from agents.fields import seal_existing_rows
+    from vault.fields import seal_existing_rows
 
     seal_existing_rows(apps.get_model("numbers", "PhoneNumber"), ["example_context"])
 

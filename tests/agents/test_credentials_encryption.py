@@ -7,10 +7,10 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import connection
 
-from agents import crypto
-from agents.fields import SealedCredentials
 from agents.models import AccountConnection
 from tests.factories import make_connection
+from vault import crypto
+from vault.fields import SealedCredentials
 
 pytestmark = pytest.mark.django_db
 

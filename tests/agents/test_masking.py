@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.masking import DOTS, is_secret_key, mask_all, mask_json, mask_secret
+from vault.masking import DOTS, is_secret_key, mask_all, mask_json, mask_secret
 
 
 def test_long_values_show_dots_and_the_last_four():

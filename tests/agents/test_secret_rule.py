@@ -1,7 +1,7 @@
 """Where the secret rule draws its line: keys, credential-shaped values and URLs.
 
 One table, so that a change of the rule shows as a change here. The rule
-(``agents.masking.secret_preview``) decides for JSON fields and URL fields;
+(``vault.masking.secret_preview``) decides for JSON fields and URL fields;
 plain text (a description, a prompt's content) is never scanned.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.masking import (
+from vault.masking import (
     DOTS,
     is_secret_key,
     looks_like_credential,
@@ -313,9 +313,9 @@ def test_the_value_of_a_secret_named_header_pair_is_masked_and_its_name_shown(na
 
 
 def test_a_header_pair_is_sealed_at_rest_and_kept_when_sent_back(owner):
-    from agents.fields import reveal_secrets, seal_secrets
     from agents.models import Action
     from tests.factories import make_action
+    from vault.fields import reveal_secrets, seal_secrets
 
     config = {"headers": [{"name": "X-Api-Key", "value": "abcd1234"}]}
     sealed = seal_secrets(config)
@@ -330,8 +330,8 @@ def test_a_header_pair_is_sealed_at_rest_and_kept_when_sent_back(owner):
 
 
 def test_the_migration_rule_unseals_a_pair_name_an_older_rule_sealed():
-    from agents import crypto
-    from agents.fields import apply_secret_rule, reveal_secrets
+    from vault import crypto
+    from vault.fields import apply_secret_rule, reveal_secrets
 
     old = {
         "headers": [

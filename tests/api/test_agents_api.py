@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.masking import DOTS
 from tests.factories import make_action, make_agent, make_connection, make_prompt
+from vault.masking import DOTS
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from agents.masking import DOTS
 from phone_numbers.models import PhoneNumber
 from tests.factories import make_agent, make_number
 from users.models import User
 from users.services import api_token_create
+from vault.masking import DOTS
 
 pytestmark = pytest.mark.django_db
 

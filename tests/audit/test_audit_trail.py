@@ -9,11 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from agents.masking import DOTS
 from agents.models import AccountConnection
 from audit.models import AuditEntry, ImmutableEntry
 from tests.factories import make_agent, make_connection, make_number
 from users.services import api_token_create
+from vault.masking import DOTS
 
 pytestmark = pytest.mark.django_db
 SECRET = "sk_live_" + "k" * 24 + "TAIL"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from agents.masking import DOTS
 from tests.factories import make_agent, make_connection, make_number
 from users.models import User
+from vault.masking import DOTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "browser-pass-123456"

@@ -15,7 +15,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from agents.fields import reveal_secrets
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 from phone_numbers.models import PhoneNumber
 from phone_numbers.present import number_json
@@ -30,6 +29,7 @@ from tests.factories import (
     make_webhook,
 )
 from users.models import User
+from vault.fields import reveal_secrets
 
 pytestmark = pytest.mark.django_db
 

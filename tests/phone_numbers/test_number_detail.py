@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from agents.masking import DOTS
 from tests.factories import (
     make_action,
     make_agent,
@@ -15,6 +14,7 @@ from tests.factories import (
     make_template,
     make_webhook,
 )
+from vault.masking import DOTS
 
 pytestmark = pytest.mark.django_db
 TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"

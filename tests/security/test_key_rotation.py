@@ -8,10 +8,10 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 
-from agents import crypto
-from agents.fields import reveal_secrets
 from agents.models import AccountConnection
 from tests.factories import make_agent, make_connection
+from vault import crypto
+from vault.fields import reveal_secrets
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.masking import DOTS, mask_json, mask_secret
 from agents.models import Agent
 from phone_numbers.importer import ImportRejected, import_items, items_of
 from phone_numbers.models import PhoneNumber
 from users.models import User
+from vault.masking import DOTS, mask_json, mask_secret
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -16,9 +16,6 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
 
-from agents import crypto
-from agents.fields import SealedURL, reveal_secrets
-from agents.masking import DOTS, mask_json
 from agents.models import AccountConnection, Action, Agent, Webhook
 from core.limits import BoundedJSONFormField
 from phone_numbers.importer import ImportRejected, import_items
@@ -26,6 +23,9 @@ from phone_numbers.models import PhoneNumber
 from phone_numbers.present import number_json
 from phone_numbers.queries import phone_number_list
 from tests.factories import make_action, make_agent, make_connection, make_number, make_webhook
+from vault import crypto
+from vault.fields import SealedURL, reveal_secrets
+from vault.masking import DOTS, mask_json
 
 pytestmark = pytest.mark.django_db
 

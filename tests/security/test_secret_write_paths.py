@@ -18,18 +18,18 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 
-from agents import crypto
-from agents.fields import (
+from agents.models import Action, Agent, Prompt, Webhook
+from phone_numbers.models import PhoneNumber
+from tests.factories import make_action, make_agent, make_number, make_prompt, make_webhook
+from vault import crypto
+from vault.fields import (
     SealedURL,
     apply_secret_rule,
     reveal_secrets,
     seal_existing_rows,
     seal_existing_urls,
 )
-from agents.masking import DOTS, mask_json
-from agents.models import Action, Agent, Prompt, Webhook
-from phone_numbers.models import PhoneNumber
-from tests.factories import make_action, make_agent, make_number, make_prompt, make_webhook
+from vault.masking import DOTS, mask_json
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,10 @@ from django.core.management.base import CommandParser
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
-from agents import crypto
-from agents.fields import (
+from agents.models import AccountConnection
+from core.dbtimeouts import LongRunningCommand
+from vault import crypto
+from vault.fields import (
     URL_SEAL_MARK,
     SealedCredentials,
     SealedURL,
@@ -25,8 +27,6 @@ from agents.fields import (
     sealed_json_fields,
     sealed_url_fields,
 )
-from agents.models import AccountConnection
-from core.dbtimeouts import LongRunningCommand
 
 
 def key_counts() -> Counter[str]:

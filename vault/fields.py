@@ -1,4 +1,4 @@
-"""``EncryptedJSONField``: a JSON object stored encrypted (see ``agents.crypto``)."""
+"""``EncryptedJSONField``: a JSON object stored encrypted (see ``vault.crypto``)."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def _envelope(value: Any, preview: Any) -> dict[str, Any]:
 
 @sensitive_variables("value")
 def seal_secrets(value: Any, key: Any = None) -> Any:
-    """Encrypt every secret in a JSON tree, as ``agents.masking.secret_preview`` decides.
+    """Encrypt every secret in a JSON tree, as ``vault.masking.secret_preview`` decides.
 
     Each becomes ``{"__sealed__": "v1:<kid>:<token>", "preview": "••••••••abcd"}``:
     the ciphertext for code that must use it, the masked preview for people.

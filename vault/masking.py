@@ -273,7 +273,7 @@ def mask_url(url: str) -> str:
 def secret_preview(key: Any, value: Any) -> tuple[bool, Any]:
     """Whether the JSON value under ``key`` is a secret, and how a person sees it.
 
-    The one decision behind sealing (``agents.fields``) and masking: a
+    The one decision behind sealing (``vault.fields``) and masking: a
     secret-named key hides its whole value (keys of a nested object stay
     visible); a credential-shaped string or a URL with a password hides
     whatever its key is called. Returns ``(False, None)`` for everything else.
