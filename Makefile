@@ -20,6 +20,9 @@ install: $(STAMP)
 .env:
 	$(PYTHON) scripts/write_env.py .env
 
+# seed_demo and demo_logins live in devtools/, installed with DEBUG (.env sets it)
+# or SWITCHBOARD_DEVTOOLS: set here too, so an older .env or DEBUG=false still works.
+demo: export SWITCHBOARD_DEVTOOLS = true
 demo: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -58,10 +61,12 @@ check-deploy: $(STAMP)
 # The million-number benchmark (PostgreSQL; not part of make test).
 # DATABASE_URL must name a database the benchmark may fill (it seeds 1M numbers).
 # .env supplies SECRET_KEY and the credential key the seeded rows are sealed with.
+# DEBUG is off, so SWITCHBOARD_DEVTOOLS=true installs devtools/ (the bench command).
 bench: $(STAMP) .env
 	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL (PostgreSQL)"; exit 2; }
 	$(BIN)/python manage.py migrate --noinput
-	env DEBUG=false LOG_LEVEL=WARNING SECURE_SSL_REDIRECT=false ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
+	env DEBUG=false SWITCHBOARD_DEVTOOLS=true LOG_LEVEL=WARNING SECURE_SSL_REDIRECT=false \
+	    ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
 	    $(BIN)/python manage.py bench $(BENCH_ARGS)
 
 clean:

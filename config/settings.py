@@ -59,7 +59,12 @@ INSTALLED_APPS = [
     "agents",
     "phone_numbers",
     "audit",
+    "api",
 ]
+# seed_demo, demo_logins and bench (devtools/): development only, never shipped in the
+# wheel. On with DEBUG; SWITCHBOARD_DEVTOOLS=true adds them with DEBUG off (make bench).
+if env.bool("SWITCHBOARD_DEVTOOLS", default=DEBUG):
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
@@ -82,7 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # ETag and If-None-Match (304) for API reads: a hash of the whole answer.
-    "core.etags.ApiETagMiddleware",
+    "api.etags.ApiETagMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -244,7 +249,7 @@ AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-# API rate-limit counters (core.throttling): in Redis when given, shared by every
+# API rate-limit counters (api.throttling): in Redis when given, shared by every
 # app server; otherwise in the database (core.RateCounter), shared by every worker.
 _CACHE_URL = env.str("CACHE_URL", default="")
 RATELIMIT_REDIS_URL = env.str(
@@ -274,13 +279,13 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["core.api.BoundedJSONParser"],
-    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["api.base.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "api.base.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_LIMIT", default="3000/min")},
     # For any address-based throttle: the same proxy rule as core.client_address.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,

@@ -23,6 +23,6 @@ urlpatterns = [
     path("numbers/", include("phone_numbers.urls")),
     path("audit/", include("audit.urls")),
     path("", include("agents.urls")),
-    path("v1/", include("config.api_urls")),
+    path("v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""The one table ``core`` owns: API rate-limit counters (``core.throttling``)."""
+"""The one table ``core`` owns: API rate-limit counters (``api.throttling``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ class RateCounter(models.Model):
     """One fixed rate-limit window per key (``token:<prefix>``), shared by every worker.
 
     The window starts at the key's first request and lasts the rate's period;
-    ``core.throttling`` counts a request with one ``INSERT ... ON CONFLICT DO
+    ``api.throttling`` counts a request with one ``INSERT ... ON CONFLICT DO
     UPDATE ... RETURNING`` that restarts an expired window and increments a
     live one, so concurrent workers never lose a count. An expired row means
     the same as no row, so rows are deleted whenever convenient.

@@ -19,3 +19,5 @@ os.environ.setdefault("CREDENTIAL_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMD
 # Signing in is one step in tests; tests of the second factor turn it on with
 # the ``settings`` fixture (tests/users/test_second_factor.py).
 os.environ.setdefault("STAFF_TOTP_REQUIRED", "false")
+# The development commands (devtools/) are tested too; DEBUG is off.
+os.environ.setdefault("SWITCHBOARD_DEVTOOLS", "true")

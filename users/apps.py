@@ -7,6 +7,3 @@ class UsersConfig(AppConfig):
     name = "users"
     verbose_name = "Users and access"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from . import schema  # noqa: F401 - registers the OpenAPI bearer scheme

@@ -58,6 +58,6 @@ def test_the_query_count_is_constant(api, django_assert_num_queries, size):
         agent = make_agent(api.user, prompt=make_prompt(api.user))
         agent.actions.add(make_action(api.user))
     api.get("/v1/agents/list")
-    # + the rate-limit counter's one upsert (core.throttling)
+    # + the rate-limit counter's one upsert (api.throttling)
     with django_assert_num_queries(5 if size == 1 else 4):
         assert api.get("/v1/agents/list", {"size": size}).status_code == 200

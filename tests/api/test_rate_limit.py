@@ -1,4 +1,4 @@
-"""The API rate limit: one shared fixed-window counter per token (core.throttling).
+"""The API rate limit: one shared fixed-window counter per token (api.throttling).
 
 Over real processes (two gunicorn servers): tests/api/test_rate_limit_processes.py.
 """
@@ -14,9 +14,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from core import throttling
+from api import throttling
+from api.throttling import TokenRateThrottle, count_request
 from core.models import RateCounter
-from core.throttling import TokenRateThrottle, count_request
 from users.models import User
 from users.services import api_token_create
 

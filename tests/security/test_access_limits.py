@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from core.throttling import TokenRateThrottle
+from api.throttling import TokenRateThrottle
 from tests.factories import make_number
 from users.models import User
 from users.services import api_token_create

@@ -44,7 +44,7 @@ def test_api_errors_are_json_even_for_a_500(owner, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("phone_numbers.api.queries.phone_number_list", explode)
+    monkeypatch.setattr("api.numbers.queries.phone_number_list", explode)
     response = client.get("/v1/numbers/list", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 500
     assert set(response.json()) == {"detail", "request_id"}
@@ -60,7 +60,7 @@ def test_an_unreachable_database_is_a_503_with_retry_after(support, owner, monke
         raise OperationalError('connection to server at "10.0.0.9", port 5432 failed')
 
     monkeypatch.setattr("phone_numbers.views.queries.inventory", unreachable)
-    monkeypatch.setattr("phone_numbers.api.queries.phone_number_list", unreachable)
+    monkeypatch.setattr("api.numbers.queries.phone_number_list", unreachable)
     response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
     body = response.content.decode()
     assert response.status_code == 503 and response["Retry-After"] == "5"

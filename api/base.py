@@ -17,7 +17,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .limits import limit, loads_bounded
+from core.limits import limit, loads_bounded
 
 # DRF error codes to the upstream's (pydantic-style) error types.
 ERROR_TYPES = {
@@ -167,7 +167,7 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
 
 def paged_response(queryset: Any, params: dict[str, Any], render: Any) -> Response:
     """A list endpoint's page envelope; a page beyond the depth cap is a 422 that says so."""
-    from .pagination import PageTooDeep, page_of
+    from core.pagination import PageTooDeep, page_of
 
     try:
         page = page_of(queryset, page=params["page"], size=params["size"])

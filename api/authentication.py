@@ -7,8 +7,8 @@ from typing import Any
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
-from .models import ApiToken, User
-from .services import api_token_authenticate
+from users.models import ApiToken, User
+from users.services import api_token_authenticate
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

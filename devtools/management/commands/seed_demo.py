@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from core.dbtimeouts import LongRunningCommand
+from devtools.seeding import seed
 from phone_numbers.models import PhoneNumber
-from phone_numbers.seeding import seed
 
 
 class Command(LongRunningCommand):

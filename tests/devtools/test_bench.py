@@ -12,8 +12,8 @@ import pytest
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from agents.models import ConnectionType
-from core.management.commands.bench import Command, naive_view, parse_wrk
 from core.pagination import decode_cursor, keyset_page
+from devtools.management.commands.bench import Command, naive_view, parse_wrk
 from phone_numbers import queries
 from phone_numbers.queries import NumberFilters
 from tests.factories import (

@@ -9,12 +9,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import paged_response, validate
-from core.params import list_params
-from core.schema import AgentOut, AgentPageOut, ErrorOut, ValidationErrorOut
-
-from . import queries
-from .present import agent_json
+from agents import queries
+from agents.present import agent_json
+from api.base import paged_response, validate
+from api.params import list_params
+from api.schema import AgentOut, AgentPageOut, ErrorOut, ValidationErrorOut
 
 AgentListParams = list_params(list(queries.AGENT_SORTS), "name")
 # 400: a malformed query string (core.middleware.RequestGuardMiddleware).

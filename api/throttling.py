@@ -41,7 +41,7 @@ from django.db import DatabaseError, connections, router
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from .models import RateCounter
+from core.models import RateCounter
 
 log = logging.getLogger("switchboard.ratelimit")
 

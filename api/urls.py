@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
-from agents import api as agents_api
-from core.api import api_not_found
-from phone_numbers import api as numbers_api
+from api import agents as agents_api
+from api import numbers as numbers_api
+from api.base import api_not_found
 
 app_name = "api"
 

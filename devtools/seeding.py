@@ -34,10 +34,9 @@ from agents.models import (
     Webhook,
     WebhookEvent,
 )
+from phone_numbers import phone
+from phone_numbers.models import PhoneNumber, TelephonyProvider
 from users.models import User
-
-from . import phone
-from .models import PhoneNumber, TelephonyProvider
 
 BATCH = 5000
 NUMBERS_PER_AGENT = 25

@@ -20,17 +20,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents.queries import agent_for_owner
+from api.authentication import TokenCanWrite
+from api.base import RequestValidationError, paged_response, validate
+from api.etags import etag_of_data
+from api.params import StrictCharField, list_params
+from api.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
 from audit.models import Source
 from audit.services import Actor
-from core.api import RequestValidationError, paged_response, validate
-from core.etags import etag_of_data
 from core.limits import json_problems, sealed_key_problems
-from core.params import StrictCharField, list_params
-from core.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
-from users.authentication import TokenCanWrite
-
-from . import queries, services
-from .present import number_json
+from phone_numbers import queries, services
+from phone_numbers.present import number_json
 
 NumberListParams = list_params(list(queries.API_NUMBER_SORTS), "number")
 # 400: a malformed query string (core.middleware.RequestGuardMiddleware).

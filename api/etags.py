@@ -4,7 +4,7 @@ A number's JSON embeds its agent graph (prompt, actions, webhook,
 connections), and editing the agent does not bump the number's ``version``:
 so the ETag is a hash of the whole answer, not a version. ``If-None-Match``
 with the current ETag answers 304 without a body. ``POST /v1/numbers/update``
-accepts the GET's ETag in ``If-Match`` (``phone_numbers.api``).
+accepts the GET's ETag in ``If-Match`` (``api.numbers``).
 """
 
 from __future__ import annotations
