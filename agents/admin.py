@@ -103,7 +103,35 @@ class OwnedAdmin(AuditedAdmin):
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[Any, ...]:
         masked = tuple(f"masked_{field}" for field in self.secret_json_fields)
-        return (*super().get_readonly_fields(request, obj), *masked)
+        # The owner is fixed once created: moving an object to another customer would
+        # leave the agents and numbers that use it linked across customers.
+        owner = ("user",) if obj is not None else ()
+        return (*super().get_readonly_fields(request, obj), *owner, *masked)
+
+    def get_actions(self, request: Any) -> dict[str, Any]:
+        # Django's "delete selected" reports every object deleted even when the
+        # service refused some: this one says which were deleted and which not.
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            actions["delete_selected"] = (
+                type(self).delete_unused,
+                "delete_selected",
+                "Delete selected (those nothing depends on)",
+            )
+        return actions
+
+    def delete_unused(self, request: Any, queryset: Any) -> None:
+        deleted, refused = [], []
+        for obj in queryset:
+            try:
+                graph_object_delete(obj=obj, actor=Actor.for_request(request, Source.ADMIN))
+                deleted.append(str(obj))
+            except DeleteRefused as refusal:
+                refused.append(str(refusal))
+        if deleted:
+            self.message_user(request, f"Deleted {len(deleted)}: {', '.join(deleted)}.")
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
 
 
 @admin.register(PromptTemplate)

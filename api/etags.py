@@ -23,9 +23,18 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+class CompactJSONRenderer(JSONRenderer):
+    """The API's only renderer: compact whatever the Accept header asks (DRF's would
+    indent for ``Accept: application/json; indent=2``), so one answer has one ETag
+    and ``If-Match`` can compare it."""
+
+    def get_indent(self, accepted_media_type: Any, renderer_context: Any) -> None:
+        return None
+
+
 def etag_of_data(data: Any) -> str:
     """The ETag that ``data`` has when the API answers it (the same renderer, bytes)."""
-    return etag_for(JSONRenderer().render(data))
+    return etag_for(CompactJSONRenderer().render(data))
 
 
 class ApiETagMiddleware:

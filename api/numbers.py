@@ -127,8 +127,8 @@ def _if_match(request: Request, number: Any) -> int | None:
     while the number's JSON is exactly what the client read.
     """
     raw = request.headers.get("If-Match")
-    if raw is None:
-        return None
+    if raw is None or raw.strip() == "*":
+        return None  # "*": any current representation, as without the header
     value = raw.strip().removeprefix("W/")
     if re.fullmatch(r'"?[0-9]{1,9}"?', value):  # ASCII digits: "³".isdigit() is true
         return int(value.strip('"'))

@@ -48,7 +48,12 @@ class PhoneNumberAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
+            # Required on change: a post without it would skip compare-and-set.
             self.fields["expected_version"].initial = self.instance.version
+            self.fields["expected_version"].required = True
+            self.fields["expected_version"].error_messages["required"] = (
+                "This form lacks the version it was opened at: reload the page."
+            )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

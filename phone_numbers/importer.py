@@ -34,6 +34,7 @@ from audit.services import Actor, diff, record, snapshot
 from core.limits import SEALED_KEY, json_problems, limit, model_problems
 from core.logging import escape_controls
 from users.models import User
+from users.services import user_save
 from vault.fields import (
     SealedURL,
     SecretSealingJSONField,
@@ -470,7 +471,7 @@ class _Importer:
             if user is None:
                 user = User(id=user_id, email=User.placeholder_email(user_id))
                 user.set_unusable_password()
-                user.save()
+                user = user_save(user=user, actor=self.actor)  # audited, like every account
                 self.result.created["user"] += 1
             self._remember(self.users, user_id, user)
         return user
@@ -539,7 +540,11 @@ class _Importer:
         if cached is not None and cached[0] == signature and not problems:
             return cached[1]
 
-        obj = model.objects.filter(pk=pk).first()
+        # Locked until the import commits: an edit made elsewhere between this read
+        # and the save below would otherwise be overwritten with what was read here.
+        # The writer waits for the import instead (a no-op on SQLite, which
+        # serialises writers anyway).
+        obj = model.objects.select_for_update().filter(pk=pk).first()
         created = obj is None
         loaded_version = None if created else getattr(obj, "version", None)
         if not created and obj.user_id != user_id:

@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    UserChangeForm,
+)
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django_otp.plugins.otp_static import admin as _otp_static_admin  # noqa: F401
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp import admin as _otp_totp_admin  # noqa: F401
@@ -20,6 +29,8 @@ from .services import (
     api_token_create,
     api_token_revoke,
     api_token_update,
+    group_delete,
+    group_save,
     user_delete,
     user_save,
 )
@@ -37,22 +48,60 @@ for _device in (TOTPDevice, StaticDevice):
         admin.site.unregister(_device)
 
 
-class UserChangeFormByEmail(UserChangeForm):
+class _CaseInsensitiveEmail:
+    """Emails are stored lower-cased and signed in with case-insensitively: an
+    address another account has in any case is refused with a form error (the
+    database's ``user_email_ci_unique`` would refuse it anyway, with a 500)."""
+
+    instance: User
+    cleaned_data: dict[str, Any]
+
+    def clean_email(self) -> str:
+        email = User.normalized_email(self.cleaned_data.get("email"))
+        taken = User.objects.filter(email__iexact=email)
+        if self.instance.pk is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if email and taken.exists():
+            raise ValidationError("A user with this email address already exists.", code="unique")
+        return email
+
+
+class UserChangeFormByEmail(_CaseInsensitiveEmail, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
 
 
-class UserCreationFormByEmail(AdminUserCreationForm):
+class UserCreationFormByEmail(_CaseInsensitiveEmail, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email",)
+
+
+# The actor of the password change in progress: Django's view builds the form
+# with the user only, and the admin instance is shared between requests.
+_password_actor: ContextVar[Actor | None] = ContextVar("password_actor", default=None)
+
+
+class AuditedPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's password page saves through ``users.services.user_save``: one
+    entry whose ``password`` is a fingerprint of the hash, never the hash."""
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        if commit:
+            actor = _password_actor.get()
+            if actor is None:  # only UserAdmin.user_change_password sets it
+                raise RuntimeError("A password change needs an actor for its audit entry.")
+            user_save(user=user, actor=actor)
+        return user
 
 
 @admin.register(User)
 class UserAdmin(ChangelistGuard, BaseUserAdmin):
     form = UserChangeFormByEmail
     add_form = UserCreationFormByEmail
+    change_password_form = AuditedPasswordChangeForm
     list_display = ("email", "name", "id", "is_staff", "is_superuser", "is_active", "date_joined")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email", "name", "=id")
@@ -122,6 +171,48 @@ class UserAdmin(ChangelistGuard, BaseUserAdmin):
     def delete_queryset(self, request: Any, queryset: Any) -> None:
         for user in queryset:
             user_delete(user=user, actor=_actor(request))
+
+    # The password page is Django's; its form saves through user_save (above), with
+    # this request's actor. The user's other sessions end by the auth hash, which
+    # covers the password; the admin's own session is kept if it is theirs.
+    def user_change_password(self, request: Any, id: str, form_url: str = "") -> Any:
+        token = _password_actor.set(_actor(request))
+        try:
+            with transaction.atomic():
+                return super().user_change_password(request, id, form_url)
+        finally:
+            _password_actor.reset(token)
+
+
+# Django's GroupAdmin saves a group and its permissions unaudited: adding
+# change_user to a group would grant power to every member with no trace.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ChangelistGuard, BaseGroupAdmin):
+    """Groups through ``users.services.group_save``/``group_delete``: audited, and a
+    permission taken away (or the group deleted) ends the members' sessions."""
+
+    def save_model(self, request: Any, obj: Group, form: Any, change: bool) -> None:
+        pass  # saved with its permissions in save_related, through the service
+
+    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+        group_save(
+            group=form.instance,
+            actor=_actor(request),
+            permissions=form.cleaned_data.get("permissions"),
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: Any, obj: Group) -> None:
+        group_delete(group=obj, actor=_actor(request))
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for group in queryset:
+            group_delete(group=group, actor=_actor(request))
 
 
 @admin.register(ApiToken)

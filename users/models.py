@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -69,9 +70,31 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email", "id"]
+        constraints = [
+            # Sign-in looks the email up case-insensitively (get_by_natural_key):
+            # two accounts differing only in case would make it fail for both.
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_ci_unique",
+                violation_error_message="A user with this email address already exists.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.normalized_email(self.email)
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = self.normalized_email(self.email)
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def normalized_email(cls, email: str | None) -> str:
+        """An email as stored: lower case, whole (as ``UserManager`` creates it)."""
+        return UserManager.normalize_email(email).lower() if email else (email or "")
 
     def get_full_name(self) -> str:
         return self.name or self.email

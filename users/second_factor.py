@@ -139,7 +139,11 @@ def safe_next(request: HttpRequest, value: str | None) -> str:
         value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         parts = urlsplit(value)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        # "http://host//evil.com" passes the host check, and its path "//evil.com" is
+        # another site to a browser: the path itself must be a local one.
+        if path.startswith("/") and not path.startswith(("//", "/\\")) and "\\" not in path:
+            return path
     return ""
 
 

@@ -1,8 +1,9 @@
 """Every write on accounts and API tokens, each audited in the same transaction.
 
-The admin and the management commands call these; nothing else saves a
-``User`` or an ``ApiToken`` (the login's ``last_login`` aside). Taking a
-role away ends the user's open sessions (``User.session_version``).
+The admin, the importer and the management commands call these; nothing else
+saves a ``User``, an ``ApiToken`` or a ``Group`` (the login's ``last_login``
+aside). Taking a role away ends the user's open sessions
+(``User.session_version``), and so does a group losing a permission.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Model
+from django.contrib.auth.models import Group, Permission
+from django.db import models, transaction
+from django.db.models import F, Model
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -92,16 +94,108 @@ def user_save(
     return user
 
 
+def _owned_counts(user: User) -> dict[str, int]:
+    """How many rows of each kind the delete takes with it ("agents.agent": 3).
+
+    Found through the user's own reverse relations, hidden ones included (the
+    agents' models link with ``related_name="+"``), as Django's delete
+    collector finds them: this module imports nothing from the apps above it
+    (agents, phone_numbers), and a new model owned by users is counted too.
+    """
+    counts: dict[str, int] = {}
+    for rel in user._meta.get_fields(include_hidden=True):
+        if not rel.auto_created or rel.concrete or not (rel.one_to_many or rel.one_to_one):
+            continue
+        related = rel.related_model
+        if rel.on_delete is not models.CASCADE or related is ApiToken or related._meta.auto_created:
+            continue  # tokens get an entry each; m2m rows (groups) are in the account state
+        count = related._base_manager.filter(**{rel.field.name: user}).count()
+        if count:
+            counts[related._meta.label_lower] = count
+    return counts
+
+
 def user_delete(*, user: User, actor: Actor) -> None:
     """Delete an account with what it owns, audited. A customer with numbers is
-    refused by the database (``PhoneNumber.user`` is PROTECT): the admin lists them."""
+    refused by the database (``PhoneNumber.user`` is PROTECT): the admin lists them.
+
+    A customer without numbers takes their agent graph with them: the account's
+    entry counts the rows of each kind deleted with it, and each API token (gone
+    by the cascade) gets its own DELETE entry, all in the delete's transaction.
+    """
     with transaction.atomic():
-        tokens = _names(user.api_tokens.all())
+        api_tokens = list(user.api_tokens.select_related("user"))
         changes = diff(_account_state(user), {})
-        if tokens:
-            changes["api_tokens"] = [tokens, []]
+        if api_tokens:
+            changes["api_tokens"] = [_names(api_tokens), []]
+        for kind, count in _owned_counts(user).items():
+            changes[f"owned {kind}"] = [count, 0]
+        for api_token in api_tokens:
+            record(
+                actor=actor,
+                obj=api_token,
+                changes=diff(_token_state(api_token), {}),
+                action=Action.DELETE,
+            )
         record(actor=actor, obj=user, changes=changes, action=Action.DELETE)
         user.delete()
+
+
+def _permission_names(permissions: Iterable[Permission]) -> list[str]:
+    return sorted(f"{p.content_type.app_label}.{p.codename}" for p in permissions)
+
+
+def _group_state(group: Group) -> dict[str, Any]:
+    """What the trail records of a group: its name and permissions ("app.codename")."""
+    state: dict[str, Any] = {"name": group.name}
+    if group.pk is not None and not group._state.adding:
+        state["permissions"] = _permission_names(group.permissions.select_related("content_type"))
+    return state
+
+
+def _end_members_sessions(group: Group) -> int:
+    """Bump the members' ``session_version``: their open sessions end, as for a lost role."""
+    return User.objects.filter(groups=group).update(session_version=F("session_version") + 1)
+
+
+def group_save(
+    *, group: Group, actor: Actor, permissions: Iterable[Permission] | None = None
+) -> Group:
+    """Create or change a group (its name set on ``group``, its permissions given),
+    audited. A permission taken away ends the sessions of every member: granting
+    or removing power through a group is a change to each member's account."""
+    permissions = list(permissions) if permissions is not None else None
+    with transaction.atomic():
+        current = None
+        if not group._state.adding:
+            current = Group.objects.select_for_update().filter(pk=group.pk).first()
+        before = _group_state(current) if current is not None else {}
+        group.save()
+        if permissions is not None:
+            lost = current is not None and bool(
+                set(current.permissions.values_list("pk", flat=True)) - {p.pk for p in permissions}
+            )
+            group.permissions.set(permissions)
+            if lost:
+                _end_members_sessions(group)
+        record(
+            actor=actor,
+            obj=group,
+            changes=diff(before, _group_state(group)),
+            action=Action.UPDATE if current is not None else Action.CREATE,
+        )
+    return group
+
+
+def group_delete(*, group: Group, actor: Actor) -> None:
+    """Delete a group, audited with its name, permissions and how many members it
+    had; those members' sessions end (they lose whatever it granted)."""
+    with transaction.atomic():
+        changes = diff(_group_state(group), {})
+        changes["members"] = [group.user_set.count(), 0]
+        _end_members_sessions(group)
+        record(actor=actor, obj=group, changes=changes, action=Action.DELETE)
+        group.delete()
 
 
 def _token_state(api_token: ApiToken) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def test_a_number_of_another_owner_is_named_and_nothing_is_written(
     ).content.decode()
     assert "+14155550002" in body and "Nothing was changed" in body
     assert PhoneNumber.objects.filter(inbound_agent__isnull=False).count() == 0
-    assert not AuditEntry.objects.exists()
+    assert not AuditEntry.objects.filter(object_type="numbers.phonenumber").exists()
 
 
 def test_unassigning_and_choosing_nothing(client, number_admin, owner):
@@ -65,4 +65,7 @@ def test_unassigning_and_choosing_nothing(client, number_admin, owner):
     client.post(URL, {"ids": [str(number.pk)], "assign_agent": "none"}, **HX)
     number.refresh_from_db()
     assert number.inbound_agent is None
-    assert AuditEntry.objects.get().changes["inbound_agent"][1] is None
+    assert (
+        AuditEntry.objects.get(object_type="numbers.phonenumber").changes["inbound_agent"][1]
+        is None
+    )

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -737,3 +738,83 @@ def test_a_number_changed_while_the_import_runs_is_a_conflict_not_an_overwrite(
     with pytest.raises(CommandError):
         call(write(tmp_path, {"items": [item]}, "second.json"))
     assert PhoneNumber.objects.get(pk=item["id"]).label != "From the file"
+
+
+def test_the_placeholder_user_an_import_creates_is_audited(tmp_path, example):
+    """Accounts have one write path, users.services.user_save: the importer's too."""
+    from audit.models import AuditEntry
+
+    run(write(tmp_path, example))
+    user_id = example["items"][0]["user_id"]
+    entry = AuditEntry.objects.get(object_type="users.user", object_id=user_id)
+    assert (entry.action, entry.source) == ("create", "import")
+    assert entry.actor_label == "command import_numbers"
+    assert entry.changes["email"] == [None, f"{user_id}@imported.invalid"]
+    assert User.objects.get(pk=user_id).password not in str(entry.changes)
+
+
+def _waits_for_a_lock(pid: int, done: threading.Event) -> bool:
+    """True once backend ``pid`` waits for a lock; False if its statement finished first."""
+    for _ in range(500):
+        if done.is_set():
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+            row = cursor.fetchone()
+        if row and row[0] == "Lock":
+            return True
+        time.sleep(0.02)
+    raise AssertionError("the other writer neither finished nor waited for a lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_agent_edited_while_the_import_runs_waits_for_it_and_is_not_undone(example, monkeypatch):
+    """The importer locks the rows it reads: an edit made between its read and its
+    save waits for the import to commit, then applies, instead of being overwritten."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; this test needs PostgreSQL's row locks")
+    from django.db import connections
+
+    from phone_numbers import importer
+
+    importer.import_items(example["items"])
+    agent_id = example["items"][0]["inbound_agent"]["id"]
+    example["items"][0]["inbound_agent"]["label"] = "From the file"
+    started, done = threading.Event(), threading.Event()
+    state: dict[str, object] = {}
+
+    def other_writer() -> None:
+        try:
+            with connections["default"].cursor() as cursor:  # this thread's own connection
+                cursor.execute("SELECT pg_backend_pid()")
+                state["pid"] = cursor.fetchone()[0]
+            started.set()
+            Agent.objects.filter(pk=agent_id).update(name="Edited elsewhere")
+        except BaseException as exc:
+            state["error"] = exc
+        finally:
+            started.set()
+            done.set()
+            connections.close_all()
+
+    validate = importer._Importer._validate
+
+    def validate_while_someone_edits(self, obj, path):
+        if isinstance(obj, Agent) and "thread" not in state:
+            # Between the importer's read of the agent and its save.
+            state["thread"] = thread = threading.Thread(target=other_writer)
+            thread.start()
+            assert started.wait(10)
+            state["waited"] = "pid" in state and _waits_for_a_lock(state["pid"], done)
+        return validate(self, obj, path)
+
+    monkeypatch.setattr(importer._Importer, "_validate", validate_while_someone_edits)
+    result = importer.import_items(example["items"])
+    state["thread"].join(10)
+
+    assert "error" not in state, state.get("error")
+    assert result.updated["agent"] == 1
+    assert state["waited"] is True  # the edit waited for the import's row lock
+    agent = Agent.objects.get(pk=agent_id)
+    assert (agent.label, agent.name) == ("From the file", "Edited elsewhere")

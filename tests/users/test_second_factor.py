@@ -451,3 +451,16 @@ def test_it_is_on_by_default_unless_debug(debug, expected):
         timeout=60,
     ).stdout.strip()
     assert printed == expected
+
+
+@pytest.mark.parametrize(
+    "target", ["http://testserver//evil.example/x", "//evil.example/x", "/\\evil.example/x"]
+)
+def test_a_path_that_a_browser_reads_as_another_site_is_not_followed(
+    client, enforced, number_admin, target
+):
+    """Found by a hostile review: the host check passed, the path was '//evil.example'."""
+    device, _codes = enrol(number_admin)
+    sign_in(client, number_admin)
+    response = client.post(VERIFY_URL, {"code": code_for(device, 1), "next": target})
+    assert response["Location"] == reverse("numbers:list")
