@@ -85,22 +85,3 @@ def object_types() -> list[str]:
         "users.user",
         "users.apitoken",
     ]
-
-
-def object_url(entry: AuditEntry) -> str | None:
-    """Where an entry's object lives in the dashboard (None when it has no page)."""
-    from django.urls import NoReverseMatch, reverse
-
-    names = {
-        "numbers.phonenumber": "numbers:detail",
-        "agents.agent": "agents:detail",
-        "agents.webhook": "agents:webhook",
-        "agents.accountconnection": "agents:connection",
-    }
-    name = names.get(entry.object_type)
-    if name is None or entry.action == "delete":
-        return None
-    try:
-        return reverse(name, args=[entry.object_id])
-    except NoReverseMatch:
-        return None

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "agents",
     "phone_numbers",
     "audit",
+    "console",
     "api",
 ]
 # seed_demo, demo_logins and bench (devtools/): development only, never shipped in the
@@ -107,14 +108,14 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             "builtins": [
-                "core.templatetags.switchboard",
+                "console.templatetags.switchboard",
                 "django.contrib.humanize.templatetags.humanize",
             ],
         },
     },
     {
         # Only the inventory's table rows (the hot loop of the busiest page):
-        # phone_numbers.present.render_rows. Autoescaped like the rest.
+        # console.number_rows.render_rows. Autoescaped like the rest.
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "NAME": "jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
@@ -281,7 +282,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["api.etags.CompactJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.base.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "api.base.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """What needs no domain app: API errors, pagination, limits, access, rate-limit counters."""
+    """What needs no domain app: pagination, limits, timeouts, middleware, rate-limit counters."""
 
     name = "core"
     verbose_name = "Switchboard core"

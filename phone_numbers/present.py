@@ -1,22 +1,14 @@
-"""How a number is shown: the upstream JSON shape (``GET /v1/numbers/list`` items)
-and the dashboard's table rows."""
+"""How a number is shown: the upstream JSON shape (``GET /v1/numbers/list`` items).
+
+The console's table rows are ``console.number_rows``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from django.template import engines
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
-
 from agents.present import agent_json, connection_json
-from core.links import pk_url
 from vault.masking import mask_json
 
-from . import phone
 from .models import PhoneNumber
 
 
@@ -37,83 +29,3 @@ def number_json(number: PhoneNumber) -> dict[str, Any]:
         "description": number.description,
         "inbound_agent": agent_json(agent),
     }
-
-
-@dataclass(frozen=True)
-class NumberRow:
-    """What one inventory table row shows, prepared in Python.
-
-    Rendering 50 rows spent most of its time in per-row template work (URL
-    tags, date filters, attribute lookups); here each route is reversed once per
-    process and each value is formatted once, and ``render_rows`` renders them with
-    Jinja2, several times faster than the Django template language per variable.
-    """
-
-    n: PhoneNumber
-    display: str
-    detail_url: str
-    edit_label_url: str
-    edit_agent_url: str
-    agent_url: str
-    connection_url: str
-    connection_mismatch: bool
-    provider_label: str
-    updated_iso: str
-    updated_text: str
-
-
-def number_rows(numbers: Iterable[PhoneNumber]) -> list[NumberRow]:
-    """Rows for numbers loaded by ``queries.inventory`` (no further queries)."""
-    rows = []
-    for n in numbers:
-        pk = str(n.pk)
-        updated = timezone.localtime(n.updated_at)
-        rows.append(
-            NumberRow(
-                n=n,
-                display=phone.display(n.number),
-                detail_url=pk_url("numbers:detail", pk),
-                edit_label_url=pk_url("numbers:edit_label", pk),
-                edit_agent_url=pk_url("numbers:edit_agent", pk),
-                agent_url=pk_url("agents:detail", n.inbound_agent_id) if n.inbound_agent_id else "",
-                connection_url=pk_url("agents:connection", n.telephony_account_connection_id)
-                if n.telephony_account_connection_id
-                else "",
-                connection_mismatch=n.has_connection_mismatch,
-                provider_label=n.get_telephony_provider_display(),
-                updated_iso=updated.isoformat(),
-                updated_text=updated.strftime("%Y-%m-%d %H:%M"),
-            )
-        )
-    return rows
-
-
-def render_rows(
-    rows: list[NumberRow],
-    *,
-    can_edit: bool,
-    owner_query: str = "?owner=",
-    editing: str = "",
-    editing_html: str = "",
-    saved: bool = False,
-    oob: bool = False,
-) -> SafeString:
-    """The ``<tr>`` elements of ``rows`` (templates/jinja2/numbers/_rows.jinja, autoescaped).
-
-    ``owner_query`` is the list's query string ending in ``owner=`` (each row's owner
-    link appends its id); an edited row passes its form as ``editing_html``.
-    """
-    template = engines["jinja2"].get_template("numbers/_rows.jinja")
-    html = template.render(
-        {
-            "rows": rows,
-            "can_edit": can_edit,
-            "list_url": reverse("numbers:list"),
-            "owner_query": owner_query,
-            "editing": editing,
-            "editing_html": editing_html,
-            "saved": saved,
-            "oob": oob,
-        }
-    )
-    return mark_safe(html)  # noqa: S308 - autoescaped by the Jinja2 environment

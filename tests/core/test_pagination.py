@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from core import lists, pagination
+from console import lists
+from core import pagination
 from core.pagination import decode_cursor, keyset_page
 from phone_numbers import queries
 from phone_numbers.models import PhoneNumber

@@ -8,7 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from core.csvexport import csv_safe
+from console.csvexport import csv_safe
 from tests.factories import make_agent, make_number
 
 pytestmark = pytest.mark.django_db

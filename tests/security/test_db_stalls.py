@@ -258,7 +258,7 @@ def test_a_statement_that_stalls_at_the_server_is_a_503_within_the_statement_tim
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(30)")
 
-    monkeypatch.setattr("phone_numbers.views.queries.inventory", stalls)
+    monkeypatch.setattr("console.numbers.queries.inventory", stalls)
     console = Client(raise_request_exception=False)
     console.force_login(support)
     response, seconds = timed("page", lambda: console.get(reverse("numbers:list")))

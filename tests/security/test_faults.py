@@ -30,7 +30,7 @@ def test_a_500_shows_a_request_id_and_no_traceback(support, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals: sk_live_should_not_show")
 
-    monkeypatch.setattr("phone_numbers.views.queries.inventory", explode)
+    monkeypatch.setattr("console.numbers.queries.inventory", explode)
     response = client.get(reverse("numbers:list"), HTTP_X_REQUEST_ID="req-500")
     body = response.content.decode()
     assert response.status_code == 500
@@ -59,7 +59,7 @@ def test_an_unreachable_database_is_a_503_with_retry_after(support, owner, monke
     def unreachable(*args, **kwargs):
         raise OperationalError('connection to server at "10.0.0.9", port 5432 failed')
 
-    monkeypatch.setattr("phone_numbers.views.queries.inventory", unreachable)
+    monkeypatch.setattr("console.numbers.queries.inventory", unreachable)
     monkeypatch.setattr("api.numbers.queries.phone_number_list", unreachable)
     response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
     body = response.content.decode()

@@ -245,7 +245,7 @@ def test_a_500_page_never_shows_the_exception(planted, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError(f"failed with credentials {secret}")
 
-    monkeypatch.setattr("phone_numbers.views.queries.inventory", explode)
+    monkeypatch.setattr("console.numbers.queries.inventory", explode)
     client = Client(raise_request_exception=False)
     client.force_login(staff["superuser"])
     response = client.get("/numbers/")

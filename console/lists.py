@@ -9,8 +9,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .db import custom_plans
-from .pagination import (
+from core.db import custom_plans
+from core.pagination import (
     MAX_OFFSET,
     InvalidCursor,
     Page,
@@ -61,7 +61,7 @@ class ListForm(forms.Form):
     default_sort = ""
 
     page = forms.IntegerField(min_value=1, required=False)
-    # Keyset links (core.lists.list_page): signed cursors, checked when used.
+    # Keyset links (console.lists.list_page): signed cursors, checked when used.
     after = forms.CharField(max_length=2000, required=False)
     before = forms.CharField(max_length=2000, required=False)
     last = forms.BooleanField(required=False)

@@ -7,8 +7,7 @@ from typing import Any
 from django import forms
 
 from agents.models import Agent
-
-from .models import PhoneNumber
+from phone_numbers.models import PhoneNumber
 
 SLOTS = ("row", "panel")
 

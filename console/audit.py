@@ -6,15 +6,35 @@ import json
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from core.access import staff_view
-from core.csvexport import csv_response, csv_safe
-from core.lists import PAGE_SIZES, list_page, wants_fragment
+from audit.models import AuditEntry
+from audit.queries import audit_trail
+from console.access import staff_view
+from console.csvexport import csv_response, csv_safe
+from console.forms.audit import AuditFilterForm
+from console.lists import PAGE_SIZES, list_page, wants_fragment
 
-from .forms import AuditFilterForm
-from .queries import audit_trail, object_url
+# The console page of each object type that has one.
+OBJECT_PAGES = {
+    "numbers.phonenumber": "numbers:detail",
+    "agents.agent": "agents:detail",
+    "agents.webhook": "agents:webhook",
+    "agents.accountconnection": "agents:connection",
+}
+
+
+def object_url(entry: AuditEntry) -> str | None:
+    """Where an entry's object lives in the console (None when it has no page)."""
+    name = OBJECT_PAGES.get(entry.object_type)
+    if name is None or entry.action == "delete":
+        return None
+    try:
+        return reverse(name, args=[entry.object_id])
+    except NoReverseMatch:
+        return None
 
 
 @require_GET

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .second_factor import RECOVERY_CODE, TOTP_CODE
+from users.second_factor import RECOVERY_CODE, TOTP_CODE
 
 
 def _normalise(value: str) -> str:

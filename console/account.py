@@ -20,10 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import Source
 from audit.services import Actor
-from core.access import staff_view
-
-from . import second_factor as sf
-from .forms import SetupCodeForm, SignInCodeForm
+from console.access import staff_view
+from console.forms.account import SetupCodeForm, SignInCodeForm
+from users import second_factor as sf
 
 
 def _next(request: HttpRequest) -> str:

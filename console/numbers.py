@@ -12,15 +12,14 @@ from django.views.decorators.vary import vary_on_headers
 
 from agents.models import Agent
 from audit.queries import history_for
-from core.access import staff_view
-from core.csvexport import csv_response, csv_safe
-from core.lists import PAGE_SIZES, Chip, list_page, list_query_for, sort_headers, wants_fragment
+from console.access import staff_view
+from console.csvexport import csv_response, csv_safe
+from console.forms.numbers import NumberFilterForm
+from console.lists import PAGE_SIZES, Chip, list_page, list_query_for, sort_headers, wants_fragment
+from console.number_rows import number_rows, render_rows
+from phone_numbers import queries
+from phone_numbers.models import TelephonyProvider
 from users.models import User
-
-from . import queries
-from .forms import NumberFilterForm
-from .models import TelephonyProvider
-from .present import number_rows, render_rows
 
 COLUMNS = [
     ("number", "Number"),

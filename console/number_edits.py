@@ -19,14 +19,13 @@ from agents.models import Agent
 from audit.models import AuditEntry, Source
 from audit.queries import last_change
 from audit.services import Actor
-from core.access import staff_view
-
-from . import queries, services
-from .edit_forms import AgentForm, BulkAgentForm, LabelForm
-from .forms import NumberFilterForm
-from .models import PhoneNumber
-from .present import number_rows, render_rows
-from .views import inventory_context
+from console.access import staff_view
+from console.forms.number_edits import AgentForm, BulkAgentForm, LabelForm
+from console.forms.numbers import NumberFilterForm
+from console.number_rows import number_rows, render_rows
+from console.numbers import inventory_context
+from phone_numbers import queries, services
+from phone_numbers.models import PhoneNumber
 
 VIEW = "numbers.view_phonenumber"
 CHANGE = "numbers.change_phonenumber"

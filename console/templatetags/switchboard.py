@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from core.lists import list_query
+from console.lists import list_query
 from phone_numbers import phone
 from vault.masking import mask_json
 
@@ -35,5 +35,5 @@ def url_without(context: template.Context, *keys: str) -> str:
 
 @register.simple_tag(name="list_query", takes_context=True)
 def list_query_tag(context: template.Context, **changes: Any) -> str:
-    """``core.lists.list_query`` for the current request."""
+    """``console.lists.list_query`` for the current request."""
     return list_query(context["request"], **changes)

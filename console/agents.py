@@ -12,14 +12,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from core.access import staff_view
-from core.lists import PAGE_SIZES, Chip, list_page, sort_headers, wants_fragment
+from agents import queries
+from agents.models import AccountConnection, Agent, Webhook
+from console.access import staff_view
+from console.forms.agents import AgentFilterForm
+from console.lists import PAGE_SIZES, Chip, list_page, sort_headers, wants_fragment
 from phone_numbers.models import PhoneNumber
 from users.models import User
-
-from . import queries
-from .forms import AgentFilterForm
-from .models import AccountConnection, Agent, Webhook
 
 AGENT_COLUMNS = [
     ("name", "Name"),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from core.lists import ListForm
-
-from .models import Language
-from .queries import AGENT_SORTS
+from agents.models import Language
+from agents.queries import AGENT_SORTS
+from console.lists import ListForm
 
 
 class AgentFilterForm(ListForm):

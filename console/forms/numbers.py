@@ -5,10 +5,9 @@ from __future__ import annotations
 from django import forms
 
 from agents.models import Language
-from core.lists import ListForm
-
-from .models import TelephonyProvider
-from .queries import HEALTH_FILTERS, NUMBER_SORTS, NumberFilters
+from console.lists import ListForm
+from phone_numbers.models import TelephonyProvider
+from phone_numbers.queries import HEALTH_FILTERS, NUMBER_SORTS, NumberFilters
 
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from core.lists import ListForm
-
-from .models import Source
-from .queries import AuditFilters, object_types
+from audit.models import Source
+from audit.queries import AuditFilters, object_types
+from console.lists import ListForm
 
 FIELDS = [
     "label",
