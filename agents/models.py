@@ -420,12 +420,6 @@ class Agent(OwnedModel):
         if errors:
             raise ValidationError(errors)
 
-    def clean_actions(self, actions: list[Action]) -> None:
-        """Many-to-many links cannot be checked in clean(): call this before setting them."""
-        foreign = [str(a) for a in actions if a.user_id != self.user_id]
-        if foreign:
-            raise ValidationError({"actions": [f"Actions of another user: {', '.join(foreign)}."]})
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.deepgram_keywords = normalize_deepgram_keywords(self.deepgram_keywords)
         super().save(*args, **kwargs)

@@ -86,7 +86,3 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableEntry("Audit entries cannot be deleted.")
-
-    @property
-    def field_names(self) -> list[str]:
-        return [f for f in self.fields.split(",") if f]

@@ -133,9 +133,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     "DB_SERVER_SIDE_BINDING", default=True
 ):
     # Server-side parameters let psycopg prepare a statement it has run 5 times on
-    # a connection: the API list's 7-table join took 3.0 ms to plan and 0.3 ms to
-    # run. Turn off (DB_SERVER_SIDE_BINDING=false) behind PgBouncer in
-    # transaction pooling mode, which cannot keep prepared statements.
+    # a connection: the API list's join costs more to plan than to run
+    # (docs/benchmarks.md). Turn off (DB_SERVER_SIDE_BINDING=false) behind PgBouncer
+    # in transaction pooling mode, which cannot keep prepared statements.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=env.int("DB_PREPARE_THRESHOLD", default=5)
     )

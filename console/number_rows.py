@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from console.links import pk_url
 from phone_numbers import phone
+from phone_numbers.health import HealthFinding, findings_for
 from phone_numbers.models import PhoneNumber
 
 
@@ -19,10 +20,12 @@ from phone_numbers.models import PhoneNumber
 class NumberRow:
     """What one inventory table row shows, prepared in Python.
 
-    Rendering 50 rows spent most of its time in per-row template work (URL
-    tags, date filters, attribute lookups); here each route is reversed once per
-    process and each value is formatted once, and ``render_rows`` renders them with
-    Jinja2, several times faster than the Django template language per variable.
+    Per-row template work (URL tags, date filters, attribute lookups) was most of
+    a page's rendering time: here each route is reversed once per process and
+    each value is formatted once, and ``render_rows`` renders them with Jinja2,
+    which costs less per variable than the Django template language (figures in
+    docs/benchmarks.md). ``findings`` are the row's health badges
+    (``phone_numbers.health``, the same definitions as the inventory's filter).
     """
 
     n: PhoneNumber
@@ -32,7 +35,7 @@ class NumberRow:
     edit_agent_url: str
     agent_url: str
     connection_url: str
-    connection_mismatch: bool
+    findings: tuple[HealthFinding, ...]
     provider_label: str
     updated_iso: str
     updated_text: str
@@ -55,7 +58,7 @@ def number_rows(numbers: Iterable[PhoneNumber]) -> list[NumberRow]:
                 connection_url=pk_url("agents:connection", n.telephony_account_connection_id)
                 if n.telephony_account_connection_id
                 else "",
-                connection_mismatch=n.has_connection_mismatch,
+                findings=findings_for(n),
                 provider_label=n.get_telephony_provider_display(),
                 updated_iso=updated.isoformat(),
                 updated_text=updated.strftime("%Y-%m-%d %H:%M"),

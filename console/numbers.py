@@ -18,6 +18,7 @@ from console.forms.numbers import NumberFilterForm
 from console.lists import PAGE_SIZES, Chip, list_page, list_query_for, sort_headers, wants_fragment
 from console.number_rows import number_rows, render_rows
 from phone_numbers import queries
+from phone_numbers.health import HEALTH_FINDINGS, findings_for
 from phone_numbers.models import TelephonyProvider
 from users.models import User
 
@@ -57,7 +58,7 @@ def _chips(form: NumberFilterForm) -> list[Chip]:
             Chip("Language", dict(form.fields["language"].choices)[f.language], "language")
         )
     if f.health:
-        chips.append(Chip("Health", queries.HEALTH_FILTERS[f.health][0], "health"))
+        chips.append(Chip("Health", HEALTH_FINDINGS[f.health].label, "health"))
     return chips
 
 
@@ -105,6 +106,7 @@ def detail(request: HttpRequest, pk: Any) -> HttpResponse:
     context = {
         "number": number,
         "agent": number.inbound_agent,
+        "findings": findings_for(number),
         "can_edit": request.user.has_perm("numbers.change_phonenumber"),
         "history": history_for(number),
     }

@@ -95,15 +95,15 @@ class PhoneNumber(LimitedModel, models.Model):
             models.Index(fields=["updated_at", "id"], name="number_updated_id"),
             models.Index(fields=["created_at", "id"], name="number_created_id"),
             # An owner's list (the API's) by number: with the id in the index, the
-            # ids of a deep page come from an index-only scan (190 ms -> a few ms
-            # at offset 10,000 of a 20,000-number owner whose rows share no page).
+            # ids of a deep page come from an index-only scan, not from a heap
+            # page per row (docs/benchmarks.md, "Why these choices").
             models.Index(fields=["user", "number", "id"], name="number_user_number_id"),
             models.Index(fields=["telephony_provider", "number"], name="number_provider_number"),
             models.Index(fields=["active", "number"], name="number_active_number"),
-            # The support quick filters (queries.HEALTH_FILTERS) and "outbound only":
-            # each a small partial index in the default sort order, so the first
-            # page is a short index range scan instead of a walk of every number
-            # (at 1M: invalid numbers 625 ms, routes nowhere 196 ms, outbound 130 ms).
+            # The support quick filters (health.HEALTH_FINDINGS: their conditions
+            # must stay these) and "outbound only": each a small partial index in
+            # the default sort order, so the first page is a short index range
+            # scan instead of a walk of every number (docs/benchmarks.md).
             models.Index(
                 fields=["number", "id"],
                 name="number_invalid",
@@ -139,16 +139,11 @@ class PhoneNumber(LimitedModel, models.Model):
         return self.number
 
     @property
-    def display_number(self) -> str:
-        return phone.display(self.number)
-
-    @property
-    def inbound_agent_name(self) -> str | None:
-        return self.inbound_agent.name if self.inbound_agent_id and self.inbound_agent else None
-
-    @property
     def has_connection_mismatch(self) -> bool:
-        """The telephony connection's type does not fit the provider (upstream allows it)."""
+        """The telephony connection's type does not fit the provider (upstream allows it).
+
+        Part of the "misconfigured connection" finding (``phone_numbers.health``).
+        """
         conn = self.telephony_account_connection
         return conn is not None and conn.type not in PROVIDER_CONNECTION_TYPES.get(
             self.telephony_provider, frozenset()

@@ -32,11 +32,6 @@ def display(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def region(number: str) -> str | None:
-    parsed = parse(number)
-    return phonenumbers.region_code_for_number(parsed) if parsed else None
-
-
 def search_digits(text: str) -> str:
     """The digits of a search: "(415) 555" and "415 555" both give "415555"."""
     return _NON_DIGITS.sub("", text)

@@ -1,4 +1,4 @@
-"""Every read of the inventory: scoping, filters and the health findings.
+"""Every read of the inventory: scoping, filters and sorting.
 
 The dashboard, the API and the admin call these functions so that what one
 shows, the others show too.
@@ -7,19 +7,19 @@ shows, the others show too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from agents.models import LLM_CONNECTION_TYPES, Agent
+from agents.models import Agent
 from agents.queries import AGENT_GRAPH, agent_graph_prefetch
 from core.ordering import whitelisted_order
 from users.models import User
 
 from . import phone
-from .models import PROVIDER_CONNECTION_TYPES, PhoneNumber
+from .health import HEALTH_FINDINGS
+from .models import PhoneNumber
 
 # Columns a list may be sorted by; every ordering ends with the id so that
 # pages never repeat or skip rows. The API offers the upstream's subset.
@@ -35,9 +35,6 @@ NUMBER_SORTS = {
     "outbound_only": "outbound_only",
 }
 API_NUMBER_SORTS = ("number", "label", "created_at", "updated_at", "active", "telephony_provider")
-
-# Quick filters for support staff: each a condition on the numbers table.
-HEALTH_FILTERS: dict[str, tuple[str, Q]] = {}  # filled below, once the Q helpers exist
 
 # A search made of digits and phone punctuation is a number search.
 _NUMBER_SEARCH = re.compile(r"^[0-9\s().+-]+$")
@@ -70,8 +67,8 @@ def search_q(text: str) -> Q:
     # OR across joined tables could use none. The agents and accounts that match
     # are looked up first, so the numbers query names their ids: with a subquery
     # PostgreSQL cannot tell how many numbers it selects, guesses "many", and
-    # walks the whole table in sort order looking for a rare match (2.4 s at 1M
-    # numbers for a search that matches nothing, against 0.4 ms by the index).
+    # walks the whole table in sort order looking for a rare match (figures in
+    # docs/benchmarks.md, "Why these choices").
     return (
         Q(label__icontains=text)
         | Q(inbound_agent__in=_ids_or_subquery(Agent.objects.filter(name__icontains=text)))
@@ -107,8 +104,8 @@ def filter_numbers(
         queryset = queryset.filter(outbound_only=filters.outbound_only)
     if filters.language:
         queryset = queryset.filter(inbound_agent__language=filters.language)
-    if filters.health in HEALTH_FILTERS:
-        queryset = queryset.filter(HEALTH_FILTERS[filters.health][1])
+    if filters.health in HEALTH_FINDINGS:
+        queryset = queryset.filter(HEALTH_FINDINGS[filters.health].condition)
     return queryset
 
 
@@ -121,14 +118,19 @@ def inventory(
     """The dashboard's numbers: filtered, sorted, with what a row shows in one query."""
     queryset = (
         filter_numbers(PhoneNumber.objects.all(), filters)
-        .select_related("user", "inbound_agent", "telephony_account_connection")
+        .select_related(
+            "user",
+            "inbound_agent__openai_account_connection",
+            "telephony_account_connection",
+        )
         .only(*INVENTORY_COLUMNS)
     )
     return whitelisted_order(queryset, NUMBER_SORTS, sort, desc=desc, default="number")
 
 
-# What a table row shows (templates/numbers/_row.html): loading only these keeps
-# a page's query and model set-up small (an agent alone has a dozen JSON columns).
+# What a table row shows (templates/jinja2/numbers/_rows.jinja, its health badges
+# included: phone_numbers.health): loading only these keeps a page's query and
+# model set-up small (an agent alone has a dozen JSON columns).
 INVENTORY_COLUMNS = (
     "number",
     "number_is_valid",
@@ -137,6 +139,8 @@ INVENTORY_COLUMNS = (
     "user__email",
     "inbound_agent__name",
     "inbound_agent__language",
+    "inbound_agent__webhook",
+    "inbound_agent__openai_account_connection__type",
     "telephony_provider",
     "telephony_account_connection__label",
     "telephony_account_connection__type",
@@ -162,7 +166,7 @@ def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
 
 
 # The timestamps of every object in the graph, which the API's shape never shows:
-# a page of 50 numbers parsed ~850 of them (a fifth of its time).
+# parsing them was a large share of an API page's time (docs/benchmarks.md).
 _GRAPH_TIMESTAMPS = tuple(
     f"{path}{field}"
     for path in (
@@ -192,86 +196,6 @@ def phone_number_for_owner(*, owner: Any, number: str) -> PhoneNumber | None:
     return with_number_graph(PhoneNumber.objects.filter(user=owner, number=number)).first()
 
 
-def telephony_connection_mismatch_q(prefix: str = "") -> Q:
-    """Numbers whose telephony connection's type does not fit their provider."""
-    fits = Q()
-    for provider, types in PROVIDER_CONNECTION_TYPES.items():
-        fits |= Q(
-            **{
-                f"{prefix}telephony_provider": provider,
-                f"{prefix}telephony_account_connection__type__in": sorted(types),
-            }
-        )
-    return Q(**{f"{prefix}telephony_account_connection__isnull": False}) & ~fits
-
-
-def llm_connection_mismatch_q(prefix: str = "") -> Q:
-    """Agents whose "OpenAI" connection is not of an LLM type."""
-    return Q(**{f"{prefix}openai_account_connection__isnull": False}) & ~Q(
-        **{f"{prefix}openai_account_connection__type__in": sorted(LLM_CONNECTION_TYPES)}
-    )
-
-
-def misconfigured_connection_q() -> Q:
-    """Numbers with either kind of connection mismatch (theirs or their agent's)."""
-    return telephony_connection_mismatch_q() | llm_connection_mismatch_q("inbound_agent__")
-
-
-HEALTH_FILTERS.update(
-    {
-        "routes_nowhere": (
-            "Routes nowhere",
-            Q(active=True, outbound_only=False, inbound_agent__isnull=True),
-        ),
-        "no_webhook": (
-            "Agent has no webhook",
-            Q(inbound_agent__isnull=False, inbound_agent__webhook__isnull=True),
-        ),
-        "misconfigured": ("Misconfigured connection", misconfigured_connection_q()),
-        "invalid_number": ("Invalid number", Q(number_is_valid=False)),
-    }
-)
-
-
 def phone_number_detail(*, pk: Any) -> PhoneNumber | None:
     """One number with everything its detail page shows."""
     return with_number_graph(PhoneNumber.objects.select_related("user").filter(pk=pk)).first()
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something upstream allows but support staff should look at."""
-
-    kind: str
-    object: Any
-    message: str
-
-
-def findings(*, limit: int = 100) -> Iterator[Finding]:
-    """Mismatches kept from upstream data, each kind capped at ``limit`` rows."""
-    numbers = PhoneNumber.objects.select_related("telephony_account_connection", "user")
-    for number in numbers.filter(telephony_connection_mismatch_q()).order_by("number", "id")[
-        :limit
-    ]:
-        conn = number.telephony_account_connection
-        yield Finding(
-            "telephony_connection_mismatch",
-            number,
-            f"{number.number} is a {number.get_telephony_provider_display()} number but its "
-            f"telephony connection {conn} is of type {conn.type}.",
-        )
-    agents = Agent.objects.select_related("openai_account_connection", "user")
-    for agent in agents.filter(llm_connection_mismatch_q()).order_by("name", "id")[:limit]:
-        conn = agent.openai_account_connection
-        yield Finding(
-            "llm_connection_mismatch",
-            agent,
-            f"Agent {agent.name} uses {conn} ({conn.type}) as its OpenAI connection, "
-            "which is not an LLM connection.",
-        )
-    for number in numbers.filter(number_is_valid=False).order_by("number", "id")[:limit]:
-        yield Finding(
-            "invalid_number",
-            number,
-            f"{number.number} is not a valid number for its region (a placeholder?).",
-        )

@@ -6,8 +6,9 @@ from django import forms
 
 from agents.models import Language
 from console.lists import ListForm
+from phone_numbers.health import HEALTH_FINDINGS
 from phone_numbers.models import TelephonyProvider
-from phone_numbers.queries import HEALTH_FILTERS, NUMBER_SORTS, NumberFilters
+from phone_numbers.queries import NUMBER_SORTS, NumberFilters
 
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 
@@ -30,7 +31,7 @@ class NumberFilterForm(ListForm):
     outbound = forms.ChoiceField(choices=YES_NO, required=False, label="Outbound only")
     language = forms.ChoiceField(choices=[("", "Any language"), *Language.choices], required=False)
     health = forms.ChoiceField(
-        choices=[("", "Any health"), *((k, v[0]) for k, v in HEALTH_FILTERS.items())],
+        choices=[("", "Any health"), *((k, f.label) for k, f in HEALTH_FINDINGS.items())],
         required=False,
     )
 

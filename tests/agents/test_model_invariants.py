@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from agents.admin import AgentForm
 from agents.models import Agent, Prompt
 from tests.factories import (
     make_action,
@@ -127,12 +128,14 @@ def test_a_prompt_cannot_use_another_users_template(owner, other_tenant):
     invalid(Prompt(user=owner, prompt_template=make_template(other_tenant)), "prompt_template")
 
 
-def test_an_agent_cannot_take_another_users_actions(owner, other_tenant):
-    agent = make_agent(owner)
-    with pytest.raises(ValidationError) as exc:
-        agent.clean_actions([make_action(owner), make_action(other_tenant, label="Theirs")])
-    assert "Theirs" in str(exc.value)
-    agent.clean_actions([make_action(owner)])
+def test_an_agent_cannot_take_another_users_actions_in_the_admin(owner, other_tenant):
+    mine, theirs = make_action(owner), make_action(other_tenant, label="Theirs")
+    form = AgentForm(data={"user": owner.pk, "actions": [mine.pk, theirs.pk]})
+    assert not form.is_valid()
+    assert "Theirs" in " ".join(form.errors["actions"])
+    form = AgentForm(data={"user": owner.pk, "actions": [mine.pk]})
+    form.is_valid()
+    assert "actions" not in form.errors
 
 
 def test_it_flags_an_openai_connection_that_is_not_an_llm(owner):

@@ -13,7 +13,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from agents.models import ConnectionType
 from core.pagination import decode_cursor, keyset_page
-from devtools.management.commands.bench import Command, naive_view, parse_wrk
+from devtools.management.commands.bench import Command, keep_why_section, naive_view, parse_wrk
 from phone_numbers import queries
 from phone_numbers.queries import NumberFilters
 from tests.factories import (
@@ -98,3 +98,11 @@ def test_wrk_errors_are_counted_and_not_served():
         seconds=10,
     )
     assert (clean["ok"], clean["errors"]) == (1345, 0)
+
+
+def test_a_new_report_keeps_the_hand_written_why_section():
+    previous = "# Benchmarks\n\nold table\n\n## Why these choices\n\n- a reason: 1 ms\n"
+    assert keep_why_section("# Benchmarks\n\nnew table\n", previous) == (
+        "# Benchmarks\n\nnew table\n\n## Why these choices\n\n- a reason: 1 ms\n"
+    )
+    assert keep_why_section("# Benchmarks\n", "") == "# Benchmarks\n"

@@ -165,6 +165,13 @@ def naive_view(optimised: bool) -> Callable[..., Any]:
 # --- Measuring ---------------------------------------------------------------------
 # A warm server: psycopg prepares a statement on its 5th run on a connection.
 WARMUP = 6
+WHY_HEADING = "## Why these choices"
+
+
+def keep_why_section(text: str, previous: str) -> str:
+    """``text`` followed by the hand-written "Why these choices" section of ``previous``."""
+    kept = previous.find(WHY_HEADING)
+    return text if kept == -1 else f"{text}\n{previous[kept:]}"
 
 
 def measure(call: Callable[[], Any], repeats: int, warmup: int = WARMUP) -> Result:
@@ -555,5 +562,7 @@ class Command(BaseCommand):
         ]
         text = "\n".join(lines)
         Path(output).parent.mkdir(parents=True, exist_ok=True)
+        previous = Path(output).read_text(encoding="utf-8") if Path(output).exists() else ""
+        text = keep_why_section(text, previous)
         Path(output).write_text(text, encoding="utf-8")
         self.stdout.write(text)
