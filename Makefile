@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint format check check-deploy bench clean
+.PHONY: install demo serve test lint format check check-deploy wheel-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ check-deploy: $(STAMP)
 	    CREDENTIAL_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	    $(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# The built wheel runs on its own (CI runs this): installed into a fresh venv outside
+# the checkout, it passes check --deploy, migrates, collects static files and serves
+# /login/ and a static file it links under gunicorn (scripts/wheel_check.sh).
+wheel-check: $(STAMP)
+	scripts/wheel_check.sh $(BIN)/python
+
 # The million-number benchmark (PostgreSQL; not part of make test).
 # DATABASE_URL must name a database the benchmark may fill (it seeds 1M numbers).
 # .env supplies SECRET_KEY and the credential key the seeded rows are sealed with.
@@ -70,4 +76,4 @@ bench: $(STAMP) .env
 	    $(BIN)/python manage.py bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

@@ -13,11 +13,15 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Where local state lives (.env, the default SQLite file, STATIC_ROOT): the checkout
+# when running from one (manage.py beside config/), else the working directory. An
+# installed wheel has BASE_DIR inside site-packages, which is no place for a database.
+RUN_DIR = BASE_DIR if (BASE_DIR / "manage.py").is_file() else Path.cwd()
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
+if (RUN_DIR / ".env").is_file():
     # Values already in the process environment win over the file.
-    env.read_env(BASE_DIR / ".env", overwrite=False)
+    env.read_env(RUN_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -96,10 +100,12 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
+# Templates live in the packages that own them (<app>/templates/, <app>/jinja2/) and
+# ship in the wheel; no project-level template directory.
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -118,14 +124,15 @@ TEMPLATES = [
         # console.number_rows.render_rows. Autoescaped like the rest.
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "NAME": "jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
-        "APP_DIRS": False,
+        # console/jinja2/ (the backend's APP_DIRS looks in <app>/jinja2/).
+        "DIRS": [],
+        "APP_DIRS": True,
         "OPTIONS": {"autoescape": True, "auto_reload": DEBUG},
     },
 ]
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{RUN_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -264,8 +271,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = RUN_DIR / "staticfiles"
+# Static files live in console/static/ (the app directories finder); no STATICFILES_DIRS.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -77,7 +77,7 @@ def render_rows(
     saved: bool = False,
     oob: bool = False,
 ) -> SafeString:
-    """The ``<tr>`` elements of ``rows`` (templates/jinja2/numbers/_rows.jinja, autoescaped).
+    """The ``<tr>`` elements of ``rows`` (console/jinja2/numbers/_rows.jinja, autoescaped).
 
     ``owner_query`` is the list's query string ending in ``owner=`` (each row's owner
     link appends its id); an edited row passes its form as ``editing_html``.

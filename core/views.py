@@ -73,6 +73,8 @@ def _error(request: HttpRequest, status: int, detail: str | None = None) -> Http
             {"detail": detail or MESSAGES[status], "request_id": request_id}, status=status
         )
     else:
+        # error.html and 403.html are console's (console/templates/): found by name
+        # through APP_DIRS, which is not an import, so core stays below console.
         body = loader.get_template("error.html").render(
             {
                 "status": status,

@@ -128,7 +128,7 @@ def inventory(
     return whitelisted_order(queryset, NUMBER_SORTS, sort, desc=desc, default="number")
 
 
-# What a table row shows (templates/jinja2/numbers/_rows.jinja, its health badges
+# What a table row shows (console/jinja2/numbers/_rows.jinja, its health badges
 # included: phone_numbers.health): loading only these keeps a page's query and
 # model set-up small (an agent alone has a dozen JSON columns).
 INVENTORY_COLUMNS = (

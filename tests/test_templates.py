@@ -11,14 +11,21 @@ from django.urls import reverse
 
 from tests.factories import make_number
 
-TEMPLATES = Path(settings.BASE_DIR) / "templates"
+# Every package's Django templates (<app>/templates/; Jinja2's are in <app>/jinja2/).
+BASE_DIR = Path(settings.BASE_DIR)
+TEMPLATE_FILES = sorted(
+    path for path in BASE_DIR.glob("*/templates/**/*.html") if ".venv" not in path.parts
+)
+
+
+def test_the_templates_are_found():
+    assert any(path.name == "base.html" for path in TEMPLATE_FILES)
 
 
 def test_django_template_comments_close_on_their_own_line():
     unclosed = [
-        f"{path.relative_to(TEMPLATES)}:{number}"
-        for path in sorted(TEMPLATES.rglob("*.html"))
-        if "jinja2" not in path.relative_to(TEMPLATES).parts
+        f"{path.relative_to(BASE_DIR)}:{number}"
+        for path in TEMPLATE_FILES
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if "{#" in line and "#}" not in line[line.index("{#") :]
     ]
