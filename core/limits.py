@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from .logging import escape_controls
 
 DEFAULTS: dict[str, int] = {
     # Text, in characters. Labels and names are also the columns' max_length.
@@ -75,19 +77,25 @@ def string_problem(value: str) -> str | None:
 def _path(base: str, key: Any) -> str:
     if isinstance(key, int):
         return f"{base}[{key}]"
-    key = str(key)
-    if string_problem(key) or not key.isprintable():
-        # A path names the place without carrying the bad characters along.
-        key = key.encode("unicode_escape", "backslashreplace").decode("ascii")
-    return f"{base}.{key}"
+    # A path names the place without carrying the bad characters along.
+    return f"{base}.{escape_controls(str(key))}"
 
 
-def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[Any, str, int, bool]]:
-    """Every (node, path, depth, is_key) of a JSON tree, iteratively (no recursion)."""
-    stack = [(value, path, depth)]
+def walk_json(
+    value: Any, path: str, prune: Callable[[Any], bool] | None = None
+) -> Iterator[tuple[Any, str, int, bool]]:
+    """Every (node, path, depth, is_key) of a JSON tree, iteratively (no recursion).
+
+    The one walk of stored and submitted JSON (the limits here, the sealed-value
+    checks of ``vault.fields``). A node for which ``prune`` is true is yielded
+    but not entered (a sealed envelope, say).
+    """
+    stack = [(value, path, 0)]
     while stack:
         node, where, level = stack.pop()
         yield node, where, level, False
+        if prune is not None and prune(node):
+            continue
         if isinstance(node, dict):
             for key, child in node.items():
                 yield key, _path(where, key), level, True
@@ -102,7 +110,7 @@ def json_problems(value: Any, path: str) -> list[str]:
     problems: list[str] = []
     max_depth = limit("json_depth")
     deepest = 0
-    for node, where, level, is_key in _walk(value, path, 0):
+    for node, where, level, is_key in walk_json(value, path):
         if is_key:
             problem = string_problem(str(node))
             if problem:
@@ -139,7 +147,7 @@ def sealed_key_problems(value: Any, path: str) -> list[str]:
     return [
         f"{where.removesuffix('.' + SEALED_KEY)}: {SEALED_KEY} is reserved for values "
         "sealed by Switchboard; send the value itself, or its masked form to keep it."
-        for node, where, _level, is_key in _walk(value, path, 0)
+        for node, where, _level, is_key in walk_json(value, path)
         if is_key and node == SEALED_KEY
     ][:20]
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.views.decorators.debug import sensitive_variables
 
-from core.limits import SEALED_KEY
+from core.limits import SEALED_KEY, walk_json
 
 from . import crypto
 
@@ -312,19 +312,14 @@ def masked_leftovers(value: Any, path: str) -> list[str]:
     """
     from .masking import DOTS, is_masked, url_has_secret
 
-    found: list[str] = []
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        node, where = stack.pop()
-        if is_envelope(node) or isinstance(node, KeptText):
-            continue
-        if isinstance(node, dict):
-            stack.extend((v, f"{where}.{k}") for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
-        elif isinstance(node, str) and (is_masked(node) or (DOTS in node and url_has_secret(node))):
-            found.append(where)
-    return found
+    return [
+        where
+        for node, where, _depth, is_key in walk_json(value, path, prune=is_envelope)
+        if not is_key
+        and isinstance(node, str)
+        and not isinstance(node, KeptText)
+        and (is_masked(node) or (DOTS in node and url_has_secret(node)))
+    ]
 
 
 @sensitive_variables()
@@ -368,24 +363,19 @@ def keep_stored_credentials(new: Any, old: Any, path: str, why: str) -> tuple[An
 def envelope_problems(value: Any, path: str) -> list[str]:
     """Envelopes that were not made here: a hand-written ``__sealed__`` is refused."""
     problems: list[str] = []
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        node, where = stack.pop()
-        if is_envelope(node):
-            if set(node) != {SEALED, "preview"} or not isinstance(node[SEALED], str):
-                problems.append(f"{where}: {SEALED} is reserved for values sealed by Switchboard.")
-                continue
-            try:
-                crypto.decrypt_json(node[SEALED])
-            except crypto.CredentialDecryptionError:
-                problems.append(
-                    f"{where}: a sealed value that none of the configured keys opens "
-                    f"(hand-written or from another installation)."
-                )
-        elif isinstance(node, dict):
-            stack.extend((v, f"{where}.{k}") for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
+    for node, where, _depth, is_key in walk_json(value, path, prune=is_envelope):
+        if is_key or not is_envelope(node):
+            continue
+        if set(node) != {SEALED, "preview"} or not isinstance(node[SEALED], str):
+            problems.append(f"{where}: {SEALED} is reserved for values sealed by Switchboard.")
+            continue
+        try:
+            crypto.decrypt_json(node[SEALED])
+        except crypto.CredentialDecryptionError:
+            problems.append(
+                f"{where}: a sealed value that none of the configured keys opens "
+                f"(hand-written or from another installation)."
+            )
     return problems
 
 
