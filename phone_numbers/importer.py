@@ -36,11 +36,9 @@ from core.logging import escape_controls
 from users.models import User
 from users.services import user_save
 from vault.fields import (
-    SealedURL,
-    SecretSealingJSONField,
     keep_stored_credentials,
+    plaintext,
     reveal,
-    reveal_secrets,
 )
 
 from .models import PhoneNumber
@@ -332,22 +330,16 @@ def _shape_problems(item: Any, path: str) -> list[str]:
 _MISSING = object()
 
 
-def _comparable(model_field: models.Field, value: Any) -> Any:
-    """A field's value as compared for "did it change": secrets by their plaintext.
+def _comparable(value: Any) -> Any:
+    """A value as compared for "did it change" (``vault.fields.plaintext``).
 
-    Re-sealing gives new ciphertext each time, and a masked value written back
-    merges into the stored envelope or ``SealedURL``; what must not change is
-    the secret itself. A value that cannot be opened (a hand-forged envelope,
-    a key no longer configured) compares as stored; validation reports it.
+    A value that cannot be opened (a hand-forged envelope, a key no longer
+    configured) compares as stored; validation reports it.
     """
     try:
-        if isinstance(model_field, SecretSealingJSONField):
-            return reveal_secrets(value)
-        if isinstance(value, SealedURL):
-            return value.reveal()
+        return plaintext(value)
     except Exception:  # any failure to open means "compare as stored"
         return ("unreadable", value)
-    return value
 
 
 def _present(value: Any) -> bool:
@@ -491,9 +483,7 @@ class _Importer:
         return self._uuid(data, "user_id", "", [])
 
     def _state(self, obj: models.Model) -> dict[str, Any]:
-        return {
-            f.attname: _comparable(f, getattr(obj, f.attname)) for f in obj._meta.concrete_fields
-        }
+        return {f.attname: _comparable(getattr(obj, f.attname)) for f in obj._meta.concrete_fields}
 
     def _validate(self, obj: models.Model, path: str) -> dict[str, list[ValidationError]]:
         """The object's validation errors by field name (empty when valid)."""

@@ -21,7 +21,7 @@ from audit.models import Action
 from audit.services import Actor, diff, display, record, snapshot
 from core.limits import sealed_key_problems
 from vault.crypto import CredentialDecryptionError
-from vault.fields import plaintext, reveal_secrets
+from vault.fields import plaintext
 from vault.masking import mask_json
 
 from .models import PhoneNumber
@@ -79,7 +79,7 @@ def phone_number_update(
     effective = {}
     for k, v in changes.items():
         try:
-            if reveal_secrets(getattr(number, k)) != reveal_secrets(v):
+            if plaintext(getattr(number, k)) != plaintext(v):
                 effective[k] = v
         except CredentialDecryptionError:
             # A stored secret that none of the configured keys opens: a refusal, not a 500.

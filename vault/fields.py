@@ -538,14 +538,7 @@ def reseal(value: Any, newest_key_id: str) -> tuple[Any, int]:
 
 def sealed_json_fields() -> list[tuple[type[models.Model], str]]:
     """Every (model, field) that seals secrets in JSON, across the project."""
-    from django.apps import apps
-
-    return [
-        (model, field.name)
-        for model in apps.get_models()
-        for field in model._meta.concrete_fields
-        if isinstance(field, SecretSealingJSONField)
-    ]
+    return _fields_of_class(SecretSealingJSONField)
 
 
 def seal_existing_rows(model: type[models.Model], fields: list[str]) -> int:
@@ -578,11 +571,15 @@ def seal_existing_urls(model: type[models.Model], fields: list[str]) -> int:
 
 def sealed_url_fields() -> list[tuple[type[models.Model], str]]:
     """Every (model, field) that seals secrets in URLs, across the project."""
+    return _fields_of_class(SecretURLField)
+
+
+def _fields_of_class(cls: type[models.Field]) -> list[tuple[type[models.Model], str]]:
     from django.apps import apps
 
     return [
         (model, field.name)
         for model in apps.get_models()
         for field in model._meta.concrete_fields
-        if isinstance(field, SecretURLField)
+        if isinstance(field, cls)
     ]
