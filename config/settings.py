@@ -7,10 +7,13 @@ off unless turned on, and without DEBUG a SECRET_KEY must be given.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from core.commandline import started_as
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Where local state lives (.env, the default SQLite file, STATIC_ROOT): the checkout
@@ -25,11 +28,21 @@ if (RUN_DIR / ".env").is_file():
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Commands that only read models and migrations sign nothing, so a fresh checkout
+# can run `manage.py makemigrations --check` before any .env exists.
+KEYLESS_COMMANDS = frozenset({"makemigrations", "showmigrations", "sqlmigrate"})
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - only ever used with DEBUG on
+    if DEBUG:
+        SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - only ever used with DEBUG on
+    elif started_as() in KEYLESS_COMMANDS:
+        SECRET_KEY = secrets.token_urlsafe(50)  # thrown away with the process
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off: set it in the environment, or run "
+            "`make demo` once, which writes a .env with one (see README)."
+        )
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []

@@ -38,11 +38,9 @@ its SET with it: enter it outside transactions, as ``execute`` does.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -50,10 +48,12 @@ from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .commandline import started_as
+
 WEB = "web"
 COMMAND = "command"
 HEALTHZ = "healthz"
-# Started as `manage.py <name>`: Django's migrate (an index build on a big
+# Started as `manage.py <name>` (or `switchboard <name>`): Django's migrate (an index build on a big
 # table takes minutes) and the benchmark, which VACUUMs the whole database.
 LONG_RUNNING_COMMANDS = frozenset({"migrate", "bench"})
 
@@ -62,16 +62,9 @@ _profile: ContextVar[str] = ContextVar("db_timeout_profile", default=WEB)
 
 def current_profile() -> str:
     """``command`` inside ``long_running()`` or in a long command's process, else ``web``."""
-    if _profile.get() == COMMAND or _started_as() in LONG_RUNNING_COMMANDS:
+    if _profile.get() == COMMAND or started_as() in LONG_RUNNING_COMMANDS:
         return COMMAND
     return WEB
-
-
-def _started_as() -> str | None:
-    """The management command this process was started to run, if it was started for one."""
-    if len(sys.argv) > 1 and Path(sys.argv[0]).name in {"manage.py", "django-admin"}:
-        return sys.argv[1]
-    return None
 
 
 def apply(connection: BaseDatabaseWrapper, profile: str, *, local: bool = False) -> None:
