@@ -27,7 +27,6 @@ from api.params import StrictCharField, list_params
 from api.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
 from audit.models import Source
 from audit.services import Actor
-from core.limits import json_problems, sealed_key_problems
 from phone_numbers import queries, services
 from phone_numbers.present import number_json
 
@@ -59,19 +58,6 @@ class NumberUpdateBody(serializers.Serializer):
     example_context = serializers.DictField(
         child=StrictCharField(allow_blank=True, trim_whitespace=False), required=False
     )
-
-    def validate_example_context(self, value: dict[str, Any]) -> dict[str, Any]:
-        # Keys are not checked by the DictField: a NUL key was a 500 on PostgreSQL.
-        # Nor is the object itself: {"__sealed__": "v1:...", "preview": "x"} has
-        # string values, so it passes as a map while it is a sealed envelope, which
-        # no client ever receives (a 500 when it did not decrypt; another row's
-        # secret when it did).
-        problems = json_problems(value, "example_context") + sealed_key_problems(
-            value, "example_context"
-        )
-        if problems:
-            raise serializers.ValidationError(problems)
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         extra = sorted(set(self.initial_data) - set(self.fields))
