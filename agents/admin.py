@@ -17,15 +17,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html_join
 
-from audit.admin import AuditedAdmin
-from audit.models import Source
-from audit.services import Actor
+from audit.admin import AuditedAdmin, VersionedAdminForm
 from core.limits import BoundedJSONFormField, json_problems
 from vault.fields import masked_leftovers
 from vault.masking import mask_json
 
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
-from .services import DeleteRefused, graph_object_delete, impact
+from .services import DeleteRefused, graph_object_delete, graph_object_save, impact
 
 
 def masked_json_display(field: str) -> Any:
@@ -42,7 +40,7 @@ def masked_json_display(field: str) -> Any:
 class OwnedAdmin(AuditedAdmin):
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
-    readonly_fields = ("id", "created_at", "updated_at")
+    readonly_fields = ("id", "version", "created_at", "updated_at")
     show_full_result_count = False  # a COUNT(*) per changelist view is costly on big tables
     # Free-form JSON that may carry secrets (an api_key in a voice): never put
     # in an editable widget, shown masked instead.
@@ -55,6 +53,19 @@ class OwnedAdmin(AuditedAdmin):
         for field in self.secret_json_fields:
             setattr(self, f"masked_{field}", masked_json_display(field))
 
+    def write(
+        self, request: Any, obj: Any, expected_version: int | None, related: dict[str, Any]
+    ) -> None:
+        # The one write path of the agent graph: compare-and-set and the audit entry.
+        # The form has validated the object (ModelForm runs full_clean).
+        graph_object_save(
+            obj=obj,
+            actor=self.actor(request),
+            expected_version=expected_version,
+            actions=related.get("actions"),
+            clean=False,
+        )
+
     # Deleting what others depend on: refused with the list (the links are RESTRICT),
     # or, once the user confirms the impact page, every dependent is unlinked first,
     # each an audited write (agents.services.graph_object_delete).
@@ -66,9 +77,7 @@ class OwnedAdmin(AuditedAdmin):
         if not dependents:
             return super().delete_view(request, object_id, extra_context)
         if request.method == "POST" and request.POST.get("unlink") == "confirm":
-            graph_object_delete(
-                obj=obj, actor=Actor.for_request(request, Source.ADMIN), unlink=True
-            )
+            graph_object_delete(obj=obj, actor=self.actor(request), unlink=True)
             self.message_user(
                 request,
                 f"Deleted {obj} after unlinking: "
@@ -89,7 +98,7 @@ class OwnedAdmin(AuditedAdmin):
         return TemplateResponse(request, "admin/agents/delete_with_dependents.html", context)
 
     def delete_model(self, request: Any, obj: Any) -> None:
-        graph_object_delete(obj=obj, actor=Actor.for_request(request, Source.ADMIN))
+        graph_object_delete(obj=obj, actor=self.actor(request))
 
     def delete_queryset(self, request: Any, queryset: Any) -> None:
         for obj in queryset:
@@ -124,7 +133,7 @@ class OwnedAdmin(AuditedAdmin):
         deleted, refused = [], []
         for obj in queryset:
             try:
-                graph_object_delete(obj=obj, actor=Actor.for_request(request, Source.ADMIN))
+                graph_object_delete(obj=obj, actor=self.actor(request))
                 deleted.append(str(obj))
             except DeleteRefused as refusal:
                 refused.append(str(refusal))
@@ -172,7 +181,7 @@ class WriteOnlyTextarea(forms.Textarea):
         return None
 
 
-class AccountConnectionForm(forms.ModelForm):
+class AccountConnectionForm(VersionedAdminForm):
     """Credentials are write-only: blank keeps the stored value."""
 
     new_credentials = BoundedJSONFormField(
@@ -221,14 +230,12 @@ class AccountConnectionForm(forms.ModelForm):
             )
         return value
 
-    def save(self, commit: bool = True) -> AccountConnection:
+    def save(self, commit: bool = False) -> AccountConnection:
+        # The admin saves through agents.services (AuditedAdmin.write), never here.
         connection = super().save(commit=False)
         new = self.cleaned_data.get("new_credentials")
         if new is not None:
             connection.set_credentials(new)
-        if commit:
-            connection.save()
-            self.save_m2m()
         return connection
 
 
@@ -249,6 +256,7 @@ class AccountConnectionAdmin(OwnedAdmin):
         "new_credentials",
         "steering_pool",
         "account_supports_any_caller_id",
+        "version",
         "created_at",
         "updated_at",
     )
@@ -261,10 +269,11 @@ class AccountConnectionAdmin(OwnedAdmin):
         return format_html_join(", ", "{}: {}", ((k, json.dumps(v)) for k, v in preview.items()))
 
 
-class AgentForm(forms.ModelForm):
+class AgentForm(VersionedAdminForm):
     class Meta:
         model = Agent
-        exclude = ("voice", "transcriber", "llm_fallback")  # noqa: DJ006 - secret JSON stays out
+        # Secret JSON stays out of the form (shown masked, read-only).
+        exclude = ("voice", "transcriber", "llm_fallback")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

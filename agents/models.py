@@ -143,7 +143,11 @@ def check_same_owner(
 
 
 class OwnedModel(LimitedModel, models.Model):
-    """Fields every upstream object has: a UUID id, its owner and timestamps."""
+    """Fields every upstream object has: a UUID id, its owner and timestamps.
+
+    ``version`` is ours, not upstream's: it grows by one on every write
+    (``agents.services.graph_object_save``) so that a stale form is refused.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -151,6 +155,7 @@ class OwnedModel(LimitedModel, models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         abstract = True

@@ -1,4 +1,11 @@
-"""Deleting a part of the agent graph that others depend on, without a silent change.
+"""Every write on the agent graph: agents, prompts, templates, actions, webhooks, connections.
+
+``graph_object_save`` is the one write path of these models (the admin and
+the importer call it): validation, compare-and-set on ``version`` and one
+audit entry in one transaction (``audit.services.audited_save``, shared with
+numbers), so a stale admin form is a conflict, not an overwrite.
+
+Deleting a part of the agent graph that others depend on, without a silent change:
 
 Deleting an agent, prompt, template, webhook, connection or action that
 numbers or agents use is refused with the list of what depends on it
@@ -20,14 +27,47 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from audit.models import Action as AuditAction
-from audit.services import Actor, diff, record, snapshot
+from audit.services import Actor, audited_save, diff, record, snapshot
 
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 
 SHOWN = 20
+GRAPH_MODELS = (PromptTemplate, Prompt, Action, Webhook, AccountConnection, Agent)
+
+
+def graph_object_save(
+    *,
+    obj: models.Model,
+    actor: Actor,
+    expected_version: int | None = None,
+    actions: list[Action] | None = None,
+    clean: bool = True,
+) -> models.Model:
+    """Create or update one object of the agent graph, audited, with compare-and-set.
+
+    ``expected_version`` is the version the writer read (a form's hidden field);
+    a newer one raises ``audit.services.VersionConflict`` and writes nothing. ``actions`` (agents
+    only) replaces the agent's actions, all of which must be its owner's.
+    ``clean=False`` is for a caller that has just run ``full_clean`` itself.
+    Raises ``ValidationError`` with nothing written.
+    """
+    if not isinstance(obj, GRAPH_MODELS):
+        raise TypeError(f"{type(obj).__name__} is not part of the agent graph.")
+    if clean:
+        obj.full_clean(validate_constraints=False)
+    related: dict[str, list[models.Model]] = {}
+    if actions is not None:
+        if not isinstance(obj, Agent):
+            raise TypeError("Only agents have actions.")
+        foreign = [str(a) for a in actions if a.user_id != obj.user_id]
+        if foreign:
+            raise ValidationError({"actions": f"Actions of another user: {', '.join(foreign)}."})
+        related["actions"] = list(actions)
+    return audited_save(obj=obj, actor=actor, expected_version=expected_version, related=related)
 
 
 @dataclass
@@ -92,12 +132,10 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 def _unlink_field(objects: Iterable[models.Model], name: str, actor: Actor) -> None:
-    """Set one link of each object to None, each with its own audit entry."""
+    """Set one link of each object to None, each a versioned write with its audit entry."""
     for obj in objects:
-        before = snapshot(obj)
         setattr(obj, name, None)
-        obj.save(update_fields=[name, "updated_at"])
-        record(actor=actor, obj=obj, changes=diff(before, snapshot(obj)))
+        graph_object_save(obj=obj, actor=actor, clean=False)
 
 
 def link_finder(
@@ -130,13 +168,8 @@ def _agents_with_action(action: models.Model) -> Dependents | None:
 
     def unlink(actor: Actor) -> None:
         for agent in agents.select_for_update():
-            before = sorted(map(str, agent.actions.all()))
-            agent.actions.remove(action)
-            record(
-                actor=actor,
-                obj=agent,
-                changes={"actions": [before, sorted(map(str, agent.actions.all()))]},
-            )
+            kept = [a for a in agent.actions.all() if a.pk != action.pk]
+            graph_object_save(obj=agent, actor=actor, actions=kept, clean=False)
 
     return Dependents(
         summary=f"{_plural(count, 'agent', 'agents')} will lose this action",

@@ -1,7 +1,8 @@
 """The audit trail in the admin: readable by staff with the permission, never editable.
 
-``AuditedAdmin`` is mixed into every admin page of an audited model, so an
-edit in the admin writes its entry in the same transaction as the change.
+``AuditedAdmin`` is the base of every admin page of an audited model: its
+saves go through the model's service, so an edit in the admin is
+version-checked and writes its entry in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -9,15 +10,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import BadRequest, ValidationError
-from django.db import models, transaction
+from django.db import models
+from django.http import HttpResponseRedirect
+from django.utils import timezone
 
 from core.limits import BoundedJSONFormField
 
-from .models import Action, AuditEntry, Source
-from .services import Actor, diff, record, record_snapshot_change, snapshot
+from .models import AuditEntry, Source
+from .queries import last_change
+from .services import Actor, VersionConflict
 
 # Date parts a changelist filter may name (date_hierarchy's created_at__year,
 # created_at__month, created_at__day, or any field__year__gte typed in the URL).
@@ -68,46 +73,101 @@ class ChangelistGuard(admin.ModelAdmin):
         return super().get_changelist_instance(request)
 
 
-class AuditedAdmin(ChangelistGuard):
-    """Audits saves, deletes and many-to-many changes made in the admin."""
+def conflict_message(obj: models.Model) -> str:
+    """Who changed an object last, when and what: shown instead of overwriting it."""
+    noun = obj._meta.verbose_name
+    version = obj.version  # type: ignore[attr-defined]
+    entry = last_change(obj)
+    if entry is None:
+        return f"This {noun} changed since you opened it (now version {version})."
+    when = timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+    fields = ", ".join(sorted(entry.changes)) or "no field"
+    return (
+        f"{entry.actor_label} changed this {noun} at {when} ({fields}), after you opened "
+        f"it; it is now at version {version}. Your input is kept below: review it "
+        "against the current values and save again to apply it."
+    )
 
+
+class VersionedAdminForm(forms.ModelForm):
+    """Carries the version the page was opened at: a stale save is a conflict, not an
+    overwrite (compare-and-set in ``audit.services.audited_save``)."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and not self.instance._state.adding:
+            # Required on change: a post without it would skip compare-and-set.
+            self.fields["expected_version"].initial = self.instance.version
+            self.fields["expected_version"].required = True
+            self.fields["expected_version"].error_messages["required"] = (
+                "This form lacks the version it was opened at: reload the page."
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        expected = cleaned.get("expected_version")
+        if self.instance.pk is not None and expected is not None:
+            current = type(self.instance)._default_manager.filter(pk=self.instance.pk).first()
+            if current is not None and current.version != expected:
+                # The next save, made knowingly, applies to the version shown now.
+                self.data = self.data.copy()
+                self.data[self.add_prefix("expected_version")] = str(current.version)
+                raise forms.ValidationError(conflict_message(current), code="conflict")
+        return cleaned
+
+
+class AuditedAdmin(ChangelistGuard):
+    """An admin page whose saves and deletes go through the model's service.
+
+    The form carries the version it was opened at (``VersionedAdminForm``);
+    ``write`` and ``delete_model`` call the model's one write path, which
+    compares versions and records the audit entry in the same transaction.
+    The object and its many-to-many links are written together, in
+    ``save_related``, so they make one version and one entry.
+    """
+
+    form = VersionedAdminForm
     # JSON is parsed within core.limits: deep nesting is a form error, not a 500.
     formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
-    def _actor(self, request: Any) -> Actor:
+    def actor(self, request: Any) -> Actor:
         return Actor.for_request(request, Source.ADMIN)
 
+    def write(
+        self,
+        request: Any,
+        obj: Any,
+        expected_version: int | None,
+        related: dict[str, list[Any]],
+    ) -> None:
+        """Save ``obj`` through its model's service (each admin names its own)."""
+        raise NotImplementedError(f"{type(self).__name__} must write through a service.")
+
     def save_model(self, request: Any, obj: models.Model, form: Any, change: bool) -> None:
-        before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            record_snapshot_change(
-                actor=self._actor(request),
-                obj=obj,
-                before=before,
-                action=Action.UPDATE if change else Action.CREATE,
-            )
+        pass  # written with its many-to-many links in save_related, through the service
 
     def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
         obj = form.instance
-        m2m = [f.name for f in obj._meta.many_to_many]
-        before = {name: sorted(map(str, getattr(obj, name).all())) for name in m2m}
-        super().save_related(request, form, formsets, change)
-        after = {name: sorted(map(str, getattr(obj, name).all())) for name in m2m}
-        record(actor=self._actor(request), obj=obj, changes=diff(before, after))
+        related = {
+            f.name: list(form.cleaned_data[f.name])
+            for f in obj._meta.many_to_many
+            if f.name in form.cleaned_data
+        }
+        expected = form.cleaned_data.get("expected_version") if change else None
+        self.write(request, obj, expected, related)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
-    def delete_model(self, request: Any, obj: models.Model) -> None:
-        before = snapshot(obj)
-        with transaction.atomic():
-            record_snapshot_change(
-                actor=self._actor(request), obj=obj, before=before, action=Action.DELETE
-            )
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request: Any, queryset: Any) -> None:
-        with transaction.atomic():
-            for obj in queryset:
-                self.delete_model(request, obj)
+    def changeform_view(self, request: Any, object_id: Any = None, *args: Any, **kwargs: Any):
+        try:
+            return super().changeform_view(request, object_id, *args, **kwargs)
+        except VersionConflict as conflict:
+            # Changed between the form's check and the write (a few milliseconds):
+            # nothing was written; say who did it and show the current values.
+            messages.error(request, conflict_message(conflict.current))
+            return HttpResponseRedirect(request.path)
 
 
 @admin.register(AuditEntry)

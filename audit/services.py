@@ -1,7 +1,10 @@
-"""Writing audit entries. Callers pass an ``Actor``; there are no signals.
+"""Writing audit entries, and the one versioned write of a model a form has set.
 
-Every service that changes data calls ``record`` inside its own transaction,
-so a change and its entry are committed together or not at all.
+Callers pass an ``Actor``; there are no signals. Every service that changes
+data calls ``record`` inside its own transaction, so a change and its entry
+are committed together or not at all. ``snapshot`` and ``diff`` are the one
+way an entry's changes are built; ``audited_save`` is the compare-and-set
+write that the numbers' and the agent graph's services share.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
+from vault.crypto import CredentialDecryptionError
+from vault.fields import plaintext
 from vault.masking import mask_all, mask_json
 
 from .models import Action, AuditEntry, Source
@@ -72,8 +77,12 @@ def display(value: Any) -> Any:
 
 
 def snapshot(obj: models.Model) -> dict[str, Any]:
-    """The audited state of an object: its fields, links by name, secrets masked."""
+    """The audited state of an object: its fields, links by name, secrets masked,
+    and its many-to-many links as sorted names (once it is saved)."""
     state: dict[str, Any] = {}
+    if obj.pk is not None and not obj._state.adding:
+        for f in obj._meta.many_to_many:
+            state[f.name] = sorted(map(str, getattr(obj, f.name).all()))
     for f in obj._meta.concrete_fields:
         if f.primary_key or f.name in IGNORED_FIELDS:
             continue
@@ -105,10 +114,12 @@ def secret_state(obj: models.Model, name: str) -> dict[str, Any] | None:
     return {**mask_all(preview), "_revision": fingerprint[:8]}
 
 
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+def diff(before: dict[str, Any], after: dict[str, Any], only: Any = None) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for every field that differs (within ``only``)."""
+    names = set(before) | set(after) if only is None else set(only)
     return {
         name: [before.get(name), after.get(name)]
-        for name in sorted(set(before) | set(after))
+        for name in sorted(names)
         if before.get(name) != after.get(name)
     }
 
@@ -137,9 +148,70 @@ def record(
     )
 
 
-def record_snapshot_change(
-    *, actor: Actor, obj: models.Model, before: dict[str, Any] | None, action: str
-) -> AuditEntry | None:
-    """Record a create/update/delete from snapshots taken around the write."""
-    after = {} if action == Action.DELETE else snapshot(obj)
-    return record(actor=actor, obj=obj, changes=diff(before or {}, after), action=action)
+class VersionConflict(Exception):
+    """The object changed since the writer read it; nothing was written."""
+
+    def __init__(self, current: models.Model) -> None:
+        super().__init__(f"{current} is now at version {current.version}.")  # type: ignore[attr-defined]
+        self.current = current
+
+
+def _differs(field: models.Field, old: Any, new: Any) -> bool:
+    """Whether a field's value changed: secrets by their plaintext, not their ciphertext."""
+    try:
+        return plaintext(old) != plaintext(new)
+    except CredentialDecryptionError:
+        return True  # a stored secret no configured key opens: anything written replaces it
+
+
+def audited_save(
+    *,
+    obj: models.Model,
+    actor: Actor,
+    expected_version: int | None = None,
+    related: dict[str, list[models.Model]] | None = None,
+) -> models.Model:
+    """Create or update ``obj`` (its fields set by a form or an import) with one audit entry.
+
+    An existing object is written only if it is still at ``expected_version``
+    (the version the writer read; compared under a row lock), else
+    ``VersionConflict`` and nothing is written. ``related`` sets many-to-many
+    links (``{"actions": [...]}``) in the same transaction and the same entry.
+    The version grows by one on every change; unchanged values write nothing.
+    The caller has validated ``obj`` (``full_clean``: a ModelForm, the importer
+    and the services do).
+    """
+    model = type(obj)
+    related = related or {}
+    with transaction.atomic():
+        if obj._state.adding:
+            obj.version = 1  # type: ignore[attr-defined]
+            obj.save(force_insert=True)
+            for name, values in related.items():
+                getattr(obj, name).set(values)
+            record(actor=actor, obj=obj, changes=diff({}, snapshot(obj)), action=Action.CREATE)
+            return obj
+        current = model._default_manager.select_for_update().get(pk=obj.pk)
+        if expected_version is not None and current.version != expected_version:
+            raise VersionConflict(current)
+        changed = [
+            f.name
+            for f in model._meta.concrete_fields
+            if f.editable  # not the id, version, timestamps or derived flags
+            and _differs(f, getattr(current, f.attname), getattr(obj, f.attname))
+        ]
+        before = snapshot(current)
+        links = {
+            name: values
+            for name, values in related.items()
+            if {v.pk for v in values} != set(getattr(current, name).values_list("pk", flat=True))
+        }
+        if not changed and not links:
+            obj.version = current.version  # type: ignore[attr-defined]
+            return obj
+        obj.version = current.version + 1  # type: ignore[attr-defined]
+        obj.save()
+        for name, values in links.items():
+            getattr(obj, name).set(values)
+        record(actor=actor, obj=obj, changes=diff(before, snapshot(obj), [*changed, *links]))
+    return obj

@@ -4,68 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpResponseRedirect
-from django.utils import timezone
 
 from agents.admin import masked_json_display
 from audit.admin import AuditedAdmin
-from audit.models import Source
-from audit.queries import last_change
-from audit.services import Actor
 
 from . import phone
 from .models import PhoneNumber
-from .services import EDITABLE_FIELDS, VersionConflict, phone_number_delete, phone_number_save
-
-
-def conflict_message(number: PhoneNumber) -> str:
-    """Who changed a number last, when and what: shown instead of overwriting it."""
-    entry = last_change(number)
-    if entry is None:
-        return f"This number changed since you opened it (now version {number.version})."
-    when = timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-    fields = ", ".join(sorted(entry.changes)) or "no field"
-    return (
-        f"{entry.actor_label} changed this number at {when} ({fields}), after you opened "
-        f"it; it is now at version {number.version}. Your input is kept below: review it "
-        "against the current values and save again to apply it."
-    )
-
-
-class PhoneNumberAdminForm(forms.ModelForm):
-    """Carries the version the page was opened at: a stale save is a conflict, not an
-    overwrite (compare-and-set in phone_numbers.services.phone_number_save)."""
-
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    class Meta:
-        model = PhoneNumber
-        fields = "__all__"  # noqa: DJ007 - the admin picks the fields (get_form)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is not None:
-            # Required on change: a post without it would skip compare-and-set.
-            self.fields["expected_version"].initial = self.instance.version
-            self.fields["expected_version"].required = True
-            self.fields["expected_version"].error_messages["required"] = (
-                "This form lacks the version it was opened at: reload the page."
-            )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        expected = cleaned.get("expected_version")
-        if self.instance.pk is not None and expected is not None:
-            current = PhoneNumber.objects.get(pk=self.instance.pk)
-            if current.version != expected:
-                # The next save, made knowingly, applies to the version shown now.
-                self.data = self.data.copy()
-                self.data[self.add_prefix("expected_version")] = str(current.version)
-                raise forms.ValidationError(conflict_message(current), code="conflict")
-        return cleaned
+from .services import EDITABLE_FIELDS, phone_number_delete, phone_number_save
 
 
 @admin.register(PhoneNumber)
@@ -100,7 +47,6 @@ class PhoneNumberAdmin(AuditedAdmin):
     masked_example_context = staticmethod(masked_json_display("example_context"))
     show_full_result_count = False
     list_per_page = 50
-    form = PhoneNumberAdminForm
 
     def get_readonly_fields(self, request: Any, obj: PhoneNumber | None = None) -> tuple[str, ...]:
         # Number admins change what the dashboard lets them change; the rest is upstream's.
@@ -116,25 +62,14 @@ class PhoneNumberAdmin(AuditedAdmin):
             ),
         )
 
-    def save_model(self, request: Any, obj: PhoneNumber, form: Any, change: bool) -> None:
+    def write(
+        self, request: Any, obj: PhoneNumber, expected_version: int | None, related: Any
+    ) -> None:
         # The one write path: compare-and-set on version and the audit entry.
-        phone_number_save(
-            number=obj,
-            actor=Actor.for_request(request, Source.ADMIN),
-            expected_version=form.cleaned_data.get("expected_version") if change else None,
-        )
+        phone_number_save(number=obj, actor=self.actor(request), expected_version=expected_version)
 
     def delete_model(self, request: Any, obj: PhoneNumber) -> None:
-        phone_number_delete(number=obj, actor=Actor.for_request(request, Source.ADMIN))
-
-    def changeform_view(self, request: Any, object_id: Any = None, *args: Any, **kwargs: Any):
-        try:
-            return super().changeform_view(request, object_id, *args, **kwargs)
-        except VersionConflict as conflict:
-            # Changed between the form's check and the write (a few milliseconds):
-            # nothing was written; say who did it and show the current values.
-            messages.error(request, conflict_message(conflict.current))
-            return HttpResponseRedirect(request.path)
+        phone_number_delete(number=obj, actor=self.actor(request))
 
     def get_search_results(
         self, request: Any, queryset: QuerySet[PhoneNumber], search_term: str

@@ -28,9 +28,9 @@ from django.db import models, transaction
 from django.views.decorators.debug import sensitive_variables
 
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
-from audit.models import Action as AuditAction
+from agents.services import graph_object_save
 from audit.models import Source
-from audit.services import Actor, diff, record, snapshot
+from audit.services import Actor, VersionConflict
 from core.limits import SEALED_KEY, json_problems, limit, model_problems
 from core.logging import escape_controls
 from users.models import User
@@ -42,7 +42,7 @@ from vault.fields import (
 )
 
 from .models import PhoneNumber
-from .services import VersionConflict, phone_number_save
+from .services import phone_number_save
 
 
 class ImportRejected(Exception):
@@ -543,7 +543,6 @@ class _Importer:
                 f"{path}.user_id: {model._meta.verbose_name} {pk} belongs to user "
                 f"{obj.user_id}; an import cannot move it to user {user_id}.",
             )
-        audited_before = None if created else snapshot(obj)
         if created:
             obj = model(pk=pk)
         before = self._state(obj)
@@ -595,30 +594,25 @@ class _Importer:
         if problems:
             raise _Invalid(*problems)
 
-        if isinstance(obj, PhoneNumber):
-            # Numbers have one write path: compare-and-set against the version read
-            # above, and the audit entry, in phone_numbers.services.
-            try:
+        # One write path per model, each with compare-and-set against the version
+        # read above and the audit entry: phone_numbers.services for numbers,
+        # agents.services for the agent graph (validated just above: clean=False).
+        try:
+            if isinstance(obj, PhoneNumber):
                 phone_number_save(number=obj, actor=self.actor, expected_version=loaded_version)
-            except VersionConflict as conflict:
-                raise _Invalid(
-                    f"{path}: {row_name(obj)} was changed by someone else while the import "
-                    f"ran (now version {conflict.current.version}); import the file again."
-                ) from None
-            (self.result.created if created else self.result.updated)[label] += 1
-            self._remember(self.seen, (model, pk), (signature, obj))
-            return obj
-        obj.save()
-        changes = diff(audited_before or {}, snapshot(obj))
-        if actions_changed:
-            obj.actions.set(actions)
-            changes["actions"] = [sorted(map(str, old_actions)), sorted(map(str, actions))]
-        record(
-            actor=self.actor,
-            obj=obj,
-            changes=changes,
-            action=AuditAction.CREATE if created else AuditAction.UPDATE,
-        )
+            else:
+                graph_object_save(
+                    obj=obj,
+                    actor=self.actor,
+                    expected_version=loaded_version,
+                    actions=actions,
+                    clean=False,
+                )
+        except VersionConflict as conflict:
+            raise _Invalid(
+                f"{path}: {row_name(obj)} was changed by someone else while the import "
+                f"ran (now version {conflict.current.version}); import the file again."
+            ) from None
         (self.result.created if created else self.result.updated)[label] += 1
         self._remember(self.seen, (model, pk), (signature, obj))
         return obj

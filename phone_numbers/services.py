@@ -18,7 +18,15 @@ from django.utils import timezone
 
 from agents.models import Agent
 from audit.models import Action
-from audit.services import Actor, diff, display, record, snapshot
+from audit.services import (
+    Actor,
+    VersionConflict,
+    audited_save,
+    diff,
+    display,
+    record,
+    snapshot,
+)
 from core.limits import sealed_key_problems
 from vault.crypto import CredentialDecryptionError
 from vault.fields import plaintext
@@ -41,14 +49,6 @@ def _audited(value: Any) -> Any:
 def _keep_stored(name: str, value: Any, number: PhoneNumber) -> Any:
     keep = getattr(PhoneNumber._meta.get_field(name), "keep_stored", None)
     return keep(value, getattr(number, name)) if keep else value
-
-
-class VersionConflict(Exception):
-    """The number changed since the writer read it; nothing was written."""
-
-    def __init__(self, current: PhoneNumber) -> None:
-        super().__init__(f"{current.number} is now at version {current.version}.")
-        self.current = current
 
 
 def phone_number_update(
@@ -129,38 +129,12 @@ def phone_number_save(
     """Write a number whose fields a form or an import has set (the admin, the importer).
 
     A new number is created. An existing one is written only if it is still at
-    ``expected_version`` (the version the writer read; compare-and-set under a
-    row lock), with its version bumped and one audit entry of what changed, in
-    one transaction; otherwise ``VersionConflict`` and nothing is written.
-    Unchanged values write nothing. The caller has validated ``number``.
+    ``expected_version`` (compare-and-set under a row lock), with its version
+    bumped and one audit entry of what changed, in one transaction; otherwise
+    ``VersionConflict`` and nothing is written (``audit.services.audited_save``,
+    shared with the agent graph). The caller has validated ``number``.
     """
-    with transaction.atomic():
-        if number._state.adding:
-            number.version = 1
-            number.save(force_insert=True)
-            changes = diff({}, snapshot(number))
-            record(actor=actor, obj=number, changes=changes, action=Action.CREATE)
-            return number
-        current = PhoneNumber.objects.select_for_update().get(pk=number.pk)
-        if expected_version is not None and current.version != expected_version:
-            raise VersionConflict(current)
-        changed = [
-            f.name
-            for f in PhoneNumber._meta.concrete_fields
-            if f.editable  # not the id, version, timestamps or derived flags
-            and plaintext(getattr(current, f.attname)) != plaintext(getattr(number, f.attname))
-        ]
-        if not changed:
-            number.version = current.version
-            return number
-        before, after = snapshot(current), snapshot(number)
-        number.version = current.version + 1
-        number.save()
-        record(
-            actor=actor,
-            obj=number,
-            changes={name: [before.get(name), after.get(name)] for name in changed},
-        )
+    audited_save(obj=number, actor=actor, expected_version=expected_version)
     return number
 
 

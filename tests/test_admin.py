@@ -90,6 +90,7 @@ def test_credentials_are_write_only_in_the_admin(client, superuser, owner):
         "type": conn.type,
         "steering_pool": "[]",
         "new_credentials": "",
+        "expected_version": "1",
     }
     assert client.post(url, form).status_code == 302
     conn = AccountConnection.objects.get(pk=conn.pk)
@@ -97,6 +98,7 @@ def test_credentials_are_write_only_in_the_admin(client, superuser, owner):
     assert conn.reveal_credentials() == {"twilio_auth_token": SECRET}  # blank kept it
 
     form["new_credentials"] = '{"twilio_auth_token": "new-token-value-123456"}'
+    form["expected_version"] = str(conn.version)
     assert client.post(url, form).status_code == 302
     conn = AccountConnection.objects.get(pk=conn.pk)
     assert conn.reveal_credentials() == {"twilio_auth_token": "new-token-value-123456"}

@@ -172,7 +172,7 @@ def plaintext(value: Any) -> Any:
     merges into the stored envelope or ``SealedURL``: what must not change is
     the secret itself.
     """
-    if isinstance(value, SealedURL):
+    if isinstance(value, SealedURL | SealedCredentials):
         return value.reveal()
     return reveal_secrets(value)
 

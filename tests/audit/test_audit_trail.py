@@ -102,6 +102,7 @@ def test_admin_edits_are_audited_and_credentials_never_stored(client, superuser,
             "type": conn.type,
             "steering_pool": "[]",
             "new_credentials": json.dumps({"twilio_auth_token": SECRET + "2"}),
+            "expected_version": "1",
         },
     )
     entry = AuditEntry.objects.get(source="admin")

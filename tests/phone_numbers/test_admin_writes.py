@@ -57,7 +57,7 @@ def test_a_stale_admin_form_shows_the_conflict_and_keeps_the_input(admin_client,
     response = admin_client.post(url, stale)
     page = response.content.decode()
     assert response.status_code == 200
-    assert "api-client@acme.example changed this number" in page and "(label)" in page
+    assert "api-client@acme.example changed this phone number" in page and "(label)" in page
     assert 'value="Mine"' in page  # the user's input is kept
     assert 'name="expected_version" value="2"' in page  # saving again is deliberate
     assert PhoneNumber.objects.get(pk=number.pk).label == "Theirs"

@@ -18,7 +18,7 @@ from django.test import Client
 
 from agents.models import ConnectionType
 from audit.models import Action as AuditAction
-from audit.services import Actor, record_snapshot_change
+from audit.services import Actor, diff, record, snapshot
 from phone_numbers import services
 from tests.factories import (
     make_action,
@@ -149,8 +149,11 @@ def planted(db):
     # Every secret-bearing object in the audit trail as a creation, as the
     # importer and the admin record them.
     for obj in (webhook, agent.prompt, agent, action, number):
-        record_snapshot_change(
-            actor=Actor("setup", "import"), obj=obj, before=None, action=AuditAction.CREATE
+        record(
+            actor=Actor("setup", "import"),
+            obj=obj,
+            changes=diff({}, snapshot(obj)),
+            action=AuditAction.CREATE,
         )
     make_number(other, "+14155550199")
     # Audited changes of secret-bearing objects, so the trail is crawled too.

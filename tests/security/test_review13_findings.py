@@ -32,7 +32,13 @@ def test_an_objects_owner_cannot_be_changed_in_the_admin(admin_client, owner, ot
     page = admin_client.get(url).content.decode()
     assert 'name="user"' not in page
     response = admin_client.post(
-        url, {"user": str(other_tenant.pk), "type": action.type, "label": "Moved"}
+        url,
+        {
+            "user": str(other_tenant.pk),
+            "type": action.type,
+            "label": "Moved",
+            "expected_version": "1",
+        },
     )
     assert response.status_code == 302
     action.refresh_from_db()

@@ -201,6 +201,7 @@ def test_the_admin_keeps_a_webhook_url_secret_when_the_form_is_saved_unchanged(
         "label": "CRM renamed",
         "description": "",
         "subscriptions": '["event_message"]',
+        "expected_version": "1",
     }
     response = client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:3000]

@@ -109,7 +109,7 @@ class _AgentS(serializers.ModelSerializer):
 
     class Meta:
         model = Agent
-        exclude = ["user", "created_at", "updated_at"]
+        exclude = ["user", "created_at", "updated_at", "version"]
 
 
 class _NumberS(serializers.ModelSerializer):
