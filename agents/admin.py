@@ -7,11 +7,14 @@ a new JSON object; leaving it blank keeps what is stored.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteMixin
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -37,6 +40,27 @@ def masked_json_display(field: str) -> Any:
     return display
 
 
+def scope_autocompletes_to_owner(form_class: Any, obj: Any) -> Any:
+    """Point a form's autocompletes (agent, prompt, webhook...) at the object's owner only.
+
+    Django's autocomplete knows the field, not the object being edited: the
+    owner goes into the widget's URL (select2 adds its own parameters after it)
+    and ``OwnedAdmin.get_search_results`` keeps that owner's objects. The
+    services refuse a link to another customer's object anyway; this keeps
+    them out of the list.
+    """
+    owner = getattr(obj, "user_id", None)
+    if owner is None:
+        return form_class
+    for name, field in form_class.base_fields.items():
+        widget = getattr(field.widget, "widget", field.widget)  # RelatedFieldWidgetWrapper
+        if name != "user" and isinstance(widget, AutocompleteMixin):
+            # build_attrs writes data-ajax--url from get_url(): this widget's own.
+            url = f"{widget.get_url()}?{urlencode({'owner': owner})}"
+            widget.get_url = lambda url=url: url  # type: ignore[method-assign]
+    return form_class
+
+
 class OwnedAdmin(AuditedAdmin):
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
@@ -52,6 +76,19 @@ class OwnedAdmin(AuditedAdmin):
         # which matches read-only fields by name, leaves them out of the form.
         for field in self.secret_json_fields:
             setattr(self, f"masked_{field}", masked_json_display(field))
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        return scope_autocompletes_to_owner(super().get_form(request, obj, change, **kwargs), obj)
+
+    def get_search_results(self, request: Any, queryset: Any, search_term: str) -> Any:
+        queryset, duplicates = super().get_search_results(request, queryset, search_term)
+        owner = request.GET.get("owner") if "field_name" in request.GET else None
+        if owner:
+            try:
+                queryset = queryset.filter(user_id=uuid.UUID(owner))
+            except ValueError:
+                queryset = queryset.none()
+        return queryset, duplicates
 
     def write(
         self, request: Any, obj: Any, expected_version: int | None, related: dict[str, Any]
@@ -266,7 +303,10 @@ class AccountConnectionAdmin(OwnedAdmin):
         preview = obj.credentials_preview or {}
         if not preview:
             return "—"
-        return format_html_join(", ", "{}: {}", ((k, json.dumps(v)) for k, v in preview.items()))
+        # ensure_ascii=False: the mask's dots show as dots, not as the text "\u2022".
+        return format_html_join(
+            ", ", "{}: {}", ((k, json.dumps(v, ensure_ascii=False)) for k, v in preview.items())
+        )
 
 
 class AgentForm(VersionedAdminForm):

@@ -262,3 +262,10 @@ class BoundedJSONFormField(forms.JSONField):
         if json_problems(parsed, "JSON"):
             return forms.fields.InvalidJSONInput(data)
         return super().bound_data(data, initial)
+
+    def prepare_value(self, value: Any) -> Any:
+        # Nothing typed, or nothing stored, shows as an empty box: "null" in a form
+        # reads as a value to keep (and was saved back as JSON null).
+        if value is None:
+            return ""
+        return super().prepare_value(value)

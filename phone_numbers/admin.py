@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from agents.admin import masked_json_display
+from agents.admin import masked_json_display, scope_autocompletes_to_owner
 from audit.admin import AuditedAdmin
 
 from . import phone
@@ -61,6 +61,9 @@ class PhoneNumberAdmin(AuditedAdmin):
                 if f.editable and f.name not in editable and f.name not in self.readonly_fields
             ),
         )
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        return scope_autocompletes_to_owner(super().get_form(request, obj, change, **kwargs), obj)
 
     def write(
         self, request: Any, obj: PhoneNumber, expected_version: int | None, related: Any

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.contrib import admin
@@ -198,3 +199,47 @@ def test_a_typed_credential_is_not_shown_again_after_a_form_error(client, superu
     assert response.status_code == 200
     assert "typed-secret-0123456789" not in response.content.decode()
     assert "E.164" in response.content.decode()
+
+
+# Issue 15: the admin without traps.
+
+
+def test_masked_credentials_show_as_dots_not_escape_codes(client, superuser, owner):
+    conn = make_connection(owner, credentials={"twilio_auth_token": "abcdefgh12345678"})
+    client.force_login(superuser)
+    for url in (
+        reverse("admin:agents_accountconnection_change", args=[conn.pk]),
+        reverse("admin:agents_accountconnection_changelist"),
+    ):
+        page = client.get(url).content.decode()
+        assert "\\u2022" not in page and "\u2022" * 8 + "5678" in page
+
+
+def test_no_json_box_is_prefilled_with_null(client, superuser, owner):
+    conn = make_connection(owner, credentials={"twilio_auth_token": "abcdefgh12345678"})
+    client.force_login(superuser)
+    url = reverse("admin:agents_accountconnection_change", args=[conn.pk])
+    # A post that fails validation re-renders every box with what was sent: nothing.
+    page = client.post(url, {"label": "x", "type": "bogus", "expected_version": "1"})
+    assert page.status_code == 200
+    assert not re.search(r"<textarea[^>]*>\s*null\s*</textarea>", page.content.decode())
+
+
+def test_autocompletes_offer_only_the_owners_objects(client, superuser, owner, other_tenant):
+    mine, theirs = make_agent(owner, name="Desk A"), make_agent(other_tenant, name="Desk B")
+    number = make_number(owner, "+14155550123")
+    client.force_login(superuser)
+    page = client.get(reverse("admin:numbers_phonenumber_change", args=[number.pk])).content
+    assert f"/admin/autocomplete/?owner={owner.pk}".encode() in page
+    query = {
+        "app_label": "numbers",
+        "model_name": "phonenumber",
+        "field_name": "inbound_agent",
+        "term": "Desk",
+    }
+    found = client.get("/admin/autocomplete/", {**query, "owner": str(owner.pk)}).json()
+    assert [r["id"] for r in found["results"]] == [str(mine.pk)]
+    unscoped = client.get("/admin/autocomplete/", query).json()  # the add page: any owner
+    assert {r["id"] for r in unscoped["results"]} == {str(mine.pk), str(theirs.pk)}
+    bad = client.get("/admin/autocomplete/", {**query, "owner": "not-a-uuid"})
+    assert bad.status_code == 200 and bad.json()["results"] == []
