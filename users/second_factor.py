@@ -43,6 +43,7 @@ from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -158,10 +159,18 @@ def _page_to_return_to(request: HttpRequest) -> str:
     return request.get_full_path() if request.method == "GET" else ""
 
 
+def login_redirect(request: HttpRequest) -> HttpResponse:
+    """Send the browser (the whole page, not an htmx fragment) to sign in, then back."""
+    return _redirect(request, resolve_url(settings.LOGIN_URL), _page_to_return_to(request))
+
+
 def step_redirect(request: HttpRequest, step: str, next_url: str | None = None) -> HttpResponse:
     """Send the browser to the verify or setup page, then back to ``next_url``."""
-    url = reverse(f"account:{step}")
     back = _page_to_return_to(request) if next_url is None else next_url
+    return _redirect(request, reverse(f"account:{step}"), back)
+
+
+def _redirect(request: HttpRequest, url: str, back: str) -> HttpResponse:
     if back:
         url = f"{url}?{urlencode({'next': back})}"
     if _wants_htmx(request):
