@@ -40,3 +40,10 @@ def test_an_edited_row_renders_no_template_text(client, number_admin, owner):
     ).content.decode()
     assert 'name="label"' in body
     assert "{#" not in body and "#}" not in body and "{%" not in body
+
+
+def test_favicon_ico_is_the_consoles_icon(client):
+    """Issue 15: /favicon.ico was a 404 on every page that names no icon (the admin)."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and "favicon" in response["Location"]
+    assert response["Location"].endswith(".svg")
