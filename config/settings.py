@@ -133,8 +133,9 @@ TEMPLATES = [
         },
     },
     {
-        # Only the inventory's table rows (the hot loop of the busiest page):
-        # console.number_rows.render_rows. Autoescaped like the rest.
+        # The inventory's table rows (the hot loop of the busiest page:
+        # console.number_rows.render_rows) and the inline edits, whose responses
+        # carry a row (console.number_edits). Autoescaped like the rest.
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "NAME": "jinja2",
         # console/jinja2/ (the backend's APP_DIRS looks in <app>/jinja2/).

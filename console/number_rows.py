@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.template import engines
@@ -25,7 +25,8 @@ class NumberRow:
     each value is formatted once, and ``render_rows`` renders them with Jinja2,
     which costs less per variable than the Django template language (figures in
     docs/benchmarks.md). ``findings`` are the row's health badges
-    (``phone_numbers.health``, the same definitions as the inventory's filter).
+    (``phone_numbers.health``, the same definitions as the inventory's filter);
+    ``checked``: the row is in the bulk selection a bulk step carries.
     """
 
     n: PhoneNumber
@@ -39,10 +40,14 @@ class NumberRow:
     provider_label: str
     updated_iso: str
     updated_text: str
+    checked: bool = False
 
 
-def number_rows(numbers: Iterable[PhoneNumber]) -> list[NumberRow]:
-    """Rows for numbers loaded by ``phone_numbers.queries.inventory`` (no further queries)."""
+def number_rows(
+    numbers: Iterable[PhoneNumber], *, selected: Collection[str] = ()
+) -> list[NumberRow]:
+    """Rows for numbers loaded by ``phone_numbers.queries.inventory`` (no further queries);
+    the ids in ``selected`` come with their bulk checkbox ticked."""
     rows = []
     for n in numbers:
         pk = str(n.pk)
@@ -62,25 +67,20 @@ def number_rows(numbers: Iterable[PhoneNumber]) -> list[NumberRow]:
                 provider_label=n.get_telephony_provider_display(),
                 updated_iso=updated.isoformat(),
                 updated_text=updated.strftime("%Y-%m-%d %H:%M"),
+                checked=pk in selected,
             )
         )
     return rows
 
 
 def render_rows(
-    rows: list[NumberRow],
-    *,
-    can_edit: bool,
-    owner_query: str = "?owner=",
-    editing: str = "",
-    editing_html: str = "",
-    saved: bool = False,
-    oob: bool = False,
+    rows: list[NumberRow], *, can_edit: bool, owner_query: str = "?owner="
 ) -> SafeString:
     """The ``<tr>`` elements of ``rows`` (console/jinja2/numbers/_rows.jinja, autoescaped).
 
     ``owner_query`` is the list's query string ending in ``owner=`` (each row's owner
-    link appends its id); an edited row passes its form as ``editing_html``.
+    link appends its id). An edited row is rendered by ``console.number_edits``,
+    whose Jinja2 response includes the same template.
     """
     template = engines["jinja2"].get_template("numbers/_rows.jinja")
     html = template.render(
@@ -89,10 +89,6 @@ def render_rows(
             "can_edit": can_edit,
             "list_url": reverse("numbers:list"),
             "owner_query": owner_query,
-            "editing": editing,
-            "editing_html": editing_html,
-            "saved": saved,
-            "oob": oob,
         }
     )
     return mark_safe(html)  # noqa: S308 - autoescaped by the Jinja2 environment

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -15,11 +15,19 @@ from audit.queries import history_for
 from console.access import staff_view
 from console.csvexport import csv_response, csv_safe
 from console.forms.numbers import NumberFilterForm
-from console.lists import PAGE_SIZES, Chip, list_page, list_query_for, sort_headers, wants_fragment
+from console.lists import (
+    PAGE_SIZES,
+    Chip,
+    list_page,
+    query_ending_with,
+    sort_headers,
+    wants_fragment,
+)
+from console.number_fields import panel_cells
 from console.number_rows import number_rows, render_rows
 from phone_numbers import queries
 from phone_numbers.health import HEALTH_FINDINGS, findings_for
-from phone_numbers.models import TelephonyProvider
+from phone_numbers.models import PhoneNumber, TelephonyProvider
 from users.models import User
 
 COLUMNS = [
@@ -62,8 +70,11 @@ def _chips(form: NumberFilterForm) -> list[Chip]:
     return chips
 
 
-def inventory_context(request: HttpRequest, form: NumberFilterForm) -> dict[str, Any]:
-    """What the table fragment shows: used by the list and by bulk edits."""
+def inventory_context(
+    request: HttpRequest, form: NumberFilterForm, *, selected: Collection[str] = ()
+) -> dict[str, Any]:
+    """What the table fragment shows: used by the list and by bulk edits (whose
+    selection, ``selected`` ids, stays ticked)."""
     sort, desc = form.sort
     can_edit = request.user.has_perm("numbers.change_phonenumber")
     queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
@@ -73,9 +84,9 @@ def inventory_context(request: HttpRequest, form: NumberFilterForm) -> dict[str,
         "form": form,
         "page": page,
         "rows_html": render_rows(
-            number_rows(page.items),
+            number_rows(page.items, selected=selected),
             can_edit=can_edit,
-            owner_query=list_query_for(request, "owner"),
+            owner_query=query_ending_with(request, "owner"),
         ),
         "headers": sort_headers(columns, sort, desc),
         "chips": _chips(form),
@@ -84,16 +95,36 @@ def inventory_context(request: HttpRequest, form: NumberFilterForm) -> dict[str,
     }
 
 
+def inventory_response(
+    request: HttpRequest, form: NumberFilterForm, *, fragment: bool, **extra: Any
+) -> HttpResponse:
+    """The inventory's table fragment, or the whole page; ``extra`` goes to the
+    template (a bulk step, the selection it carries: ``console.number_bulk``)."""
+    context = {**inventory_context(request, form, selected=extra.get("selected", ())), **extra}
+    if fragment:
+        return render(request, "numbers/_table.html", context)
+    context["owners"] = User.objects.filter(is_staff=False).only("id", "email").order_by("email")
+    return render(request, "numbers/list.html", context)
+
+
 @require_GET
 @staff_view("numbers.view_phonenumber")
 @vary_on_headers("HX-Request")
 def inventory(request: HttpRequest) -> HttpResponse:
     form = NumberFilterForm(request.GET)
-    context = inventory_context(request, form)
-    if wants_fragment(request):
-        return render(request, "numbers/_table.html", context)
-    context["owners"] = User.objects.filter(is_staff=False).only("id", "email").order_by("email")
-    return render(request, "numbers/list.html", context)
+    return inventory_response(request, form, fragment=wants_fragment(request))
+
+
+def detail_context(request: HttpRequest, number: PhoneNumber) -> dict[str, Any]:
+    """What the detail page and panel show of a number read by ``phone_number_detail``
+    (an edit without JavaScript shows it too, with one cell's form in place)."""
+    return {
+        "number": number,
+        "agent": number.inbound_agent,
+        "findings": findings_for(number),
+        "panel_cells": panel_cells(number, request.user),  # the fields edited in place
+        "history": history_for(number),
+    }
 
 
 @require_GET
@@ -103,13 +134,7 @@ def detail(request: HttpRequest, pk: Any) -> HttpResponse:
     number = queries.phone_number_detail(pk=pk)
     if number is None:
         raise Http404("No such number.")
-    context = {
-        "number": number,
-        "agent": number.inbound_agent,
-        "findings": findings_for(number),
-        "can_edit": request.user.has_perm("numbers.change_phonenumber"),
-        "history": history_for(number),
-    }
+    context = detail_context(request, number)
     if wants_fragment(request):
         return render(request, "numbers/_detail.html", {**context, "as_panel": True})
     return render(request, "numbers/detail.html", context)

@@ -1,10 +1,11 @@
-"""/numbers/: the inventory, a number's detail, inline edits, bulk assignment, CSV."""
+"""/numbers/: the inventory, a number's detail, inline edits, bulk changes, CSV."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from console import number_edits, numbers
+from console import number_bulk, number_edits, numbers
+from console.number_fields import INLINE_FIELDS
 
 app_name = "numbers"
 
@@ -12,24 +13,33 @@ app_name = "numbers"
 urlpatterns = [
     path("", numbers.inventory, name="list"),
     path("export.csv", numbers.export_csv, name="export"),
-    path("bulk/agent", number_edits.bulk_assign_agent, name="bulk_agent"),
-    path("bulk/agent-options", number_edits.bulk_agent_options, name="bulk_agent_options"),
+    # A bulk change's steps (console.number_bulk): choose, review, apply.
+    path("bulk/", number_bulk.bulk_choose, name="bulk"),
+    path("bulk/review", number_bulk.bulk_review, name="bulk_review"),
+    path("bulk/apply", number_bulk.bulk_apply, name="bulk_apply"),
+    path("bulk/agent-options", number_bulk.bulk_agent_options, name="bulk_agent_options"),
     path("<uuid:pk>/", numbers.detail, name="detail"),
     path("<uuid:pk>/agent-options", number_edits.agent_options, name="agent_options"),
 ]
-for field in ("label", "agent"):
+# One save, edit and show route per declared inline field (console.number_fields).
+for field in INLINE_FIELDS.values():
     urlpatterns += [
-        path(f"<uuid:pk>/{field}", number_edits.save_field, {"field": field}, name=f"save_{field}"),
         path(
-            f"<uuid:pk>/{field}/edit",
-            number_edits.edit_field,
-            {"field": field},
-            name=f"edit_{field}",
+            f"<uuid:pk>/{field.key}",
+            number_edits.save_field,
+            {"key": field.key},
+            name=f"save_{field.key}",
         ),
         path(
-            f"<uuid:pk>/{field}/show",
+            f"<uuid:pk>/{field.key}/edit",
+            number_edits.edit_field,
+            {"key": field.key},
+            name=f"edit_{field.key}",
+        ),
+        path(
+            f"<uuid:pk>/{field.key}/show",
             number_edits.show_field,
-            {"field": field},
-            name=f"show_{field}",
+            {"key": field.key},
+            name=f"show_{field.key}",
         ),
     ]
