@@ -26,7 +26,9 @@ from api.etags import etag_of_data
 from api.params import StrictCharField, list_params
 from api.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
 from audit.models import Source
+from audit.reasons import clean_reason
 from audit.services import Actor
+from core.limits import limit
 from phone_numbers import queries, services
 from phone_numbers.present import number_json
 
@@ -136,6 +138,31 @@ def _if_match(request: Request, number: Any) -> int | None:
 # No number is ever at version 0: an ETag that is not the current one is stale.
 STALE_ETAG = 0
 
+REASON_HEADER = "X-Change-Reason"
+
+
+def _change_reason(request: Request) -> str:
+    """The ``X-Change-Reason`` header (UTF-8), checked by ``audit.reasons``; 422 if bad."""
+    raw = request.headers.get(REASON_HEADER)
+    if raw is None:
+        return ""
+    problem = None
+    try:
+        # WSGI hands header bytes over as Latin-1: read them again as the UTF-8 sent.
+        text = raw.encode("latin-1").decode("utf-8")
+    except UnicodeEncodeError:
+        text = raw  # already decoded (not from a real socket)
+    except UnicodeDecodeError:
+        text, problem = "", "Must be UTF-8 text."
+    if problem is None:
+        try:
+            return clean_reason(text)
+        except ValidationError as exc:
+            problem = " ".join(exc.messages)
+    raise RequestValidationError(
+        [{"loc": ["header", REASON_HEADER], "msg": problem, "type": "value_error"}]
+    )
+
 
 @extend_schema(
     operation_id="numbers_update",
@@ -150,6 +177,16 @@ STALE_ETAG = 0
             required=False,
             description="The version the update is based on, or the ETag of GET /v1/numbers; "
             "a stale one answers 412.",
+        ),
+        OpenApiParameter(
+            REASON_HEADER,
+            str,
+            OpenApiParameter.HEADER,
+            required=False,
+            description="Why the change is made (free text or a ticket reference, UTF-8, "
+            f"one line, at most {limit('reason')} characters): kept in the number's history "
+            "and searchable in the audit trail. Credential-shaped text in it is masked "
+            "before it is stored.",
         ),
     ],
     responses={
@@ -175,11 +212,12 @@ def number_update(request: Request) -> Response:
             )
         changes["inbound_agent"] = agent
     expected_version = _if_match(request, number)
+    reason = _change_reason(request)
     try:
         services.phone_number_update(
             number=number,
             changes=changes,
-            actor=Actor.for_request(request, Source.API),
+            actor=Actor.for_request(request, Source.API, reason=reason),
             expected_version=expected_version,
         )
     except ValidationError as exc:

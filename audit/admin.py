@@ -22,6 +22,7 @@ from core.limits import BoundedJSONFormField
 
 from .models import AuditEntry, Source
 from .queries import last_change
+from .reasons import ReasonField
 from .services import Actor, VersionConflict
 
 # Date parts a changelist filter may name (date_hierarchy's created_at__year,
@@ -91,9 +92,11 @@ def conflict_message(obj: models.Model) -> str:
 
 class VersionedAdminForm(forms.ModelForm):
     """Carries the version the page was opened at: a stale save is a conflict, not an
-    overwrite (compare-and-set in ``audit.services.audited_save``)."""
+    overwrite (compare-and-set in ``audit.services.audited_save``), and the optional
+    reason the entry records (``AuditedAdmin.actor``)."""
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason = ReasonField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -133,7 +136,10 @@ class AuditedAdmin(ChangelistGuard):
     formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
     def actor(self, request: Any) -> Actor:
-        return Actor.for_request(request, Source.ADMIN)
+        """The signed-in user, with the reason the saved form gave (``save_related``)."""
+        return Actor.for_request(
+            request, Source.ADMIN, reason=getattr(request, "change_reason", "")
+        )
 
     def write(
         self,
@@ -156,6 +162,8 @@ class AuditedAdmin(ChangelistGuard):
             if f.name in form.cleaned_data
         }
         expected = form.cleaned_data.get("expected_version") if change else None
+        # Per request, never on self: one admin instance serves every request.
+        request.change_reason = form.cleaned_data.get("reason", "")
         self.write(request, obj, expected, related)
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
@@ -180,9 +188,10 @@ class AuditEntryAdmin(ChangelistGuard):
         "object_type",
         "object_label",
         "fields",
+        "reason",
     )
     list_filter = ("source", "action", "object_type")
-    search_fields = ("actor_label", "object_label", "=object_id", "=request_id")
+    search_fields = ("actor_label", "object_label", "reason", "=object_id", "=request_id")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
     show_full_result_count = False

@@ -40,8 +40,11 @@ class AuditEntry(models.Model):
 
     ``changes`` maps a field name to ``[before, after]`` as a person reads
     them (an agent's name, not its id); credentials appear only as masked
-    previews. ``fields`` repeats the changed field names as ``,a,b,`` so that
-    "entries that changed label" is a portable LIKE query.
+    previews. ``refs`` keeps the ids of the linked objects named there, so a
+    change can be traced to the exact object and undone. ``fields`` repeats
+    the changed field names as ``,a,b,`` so that "entries that changed label"
+    is a portable LIKE query. ``reason`` says why; ``reverts`` links a revert
+    to the entry it undid.
     """
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -61,6 +64,15 @@ class AuditEntry(models.Model):
     object_label = models.CharField(max_length=255, blank=True)
     changes = models.JSONField(default=dict)
     fields = models.CharField(max_length=1024, blank=True)
+    # Why (audit.reasons): free text or a ticket reference, credentials masked.
+    reason = models.TextField(blank=True, default="")
+    # The ids of linked objects beside the names in ``changes``:
+    # {"inbound_agent": [old_id, new_id]}. Empty in entries older than the column.
+    refs = models.JSONField(default=dict, blank=True)
+    # The entry this one undid (phone_numbers.services.phone_number_revert).
+    reverts = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reverted_by"
+    )
 
     objects = AuditEntryQuerySet.as_manager()
 

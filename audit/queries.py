@@ -29,9 +29,24 @@ def last_change(obj: models.Model) -> AuditEntry | None:
     return entries[0] if entries else None
 
 
+def reverted_by(entries: list[AuditEntry]) -> dict[int, int]:
+    """For each of ``entries`` that a later entry reverted: that entry's id (one query)."""
+    ids = [e.pk for e in entries if e.action == "update"]
+    if not ids:
+        return {}
+    pairs = AuditEntry.objects.filter(reverts__in=ids).order_by("id").values_list("reverts", "id")
+    return dict(pairs)
+
+
 @dataclass(frozen=True)
 class AuditFilters:
+    """The trail's filters. ``q`` is searched in the object, the actor, the reason and
+    the ids; ``q_digits`` (the caller's reading of ``q`` as a phone number, digits
+    only) in the object's label, where a number is stored as E.164."""
+
     q: str = ""
+    q_digits: str = ""
+    entry: int | None = None
     actor: str = ""
     source: str = ""
     object_type: str = ""
@@ -48,12 +63,18 @@ def _day_start(day: date) -> datetime:
 def audit_trail(filters: AuditFilters) -> QuerySet[AuditEntry]:
     queryset = AuditEntry.objects.all()
     if filters.q:
-        queryset = queryset.filter(
+        search = (
             Q(object_label__icontains=filters.q)
             | Q(actor_label__icontains=filters.q)
+            | Q(reason__icontains=filters.q)
             | Q(object_id=filters.q)
             | Q(request_id=filters.q)
         )
+        if filters.q_digits:
+            search |= Q(object_label__contains=filters.q_digits)
+        queryset = queryset.filter(search)
+    if filters.entry is not None:
+        queryset = queryset.filter(pk=filters.entry)
     if filters.actor:
         queryset = queryset.filter(actor_label__icontains=filters.actor)
     if filters.source:

@@ -3,8 +3,10 @@
 Callers pass an ``Actor``; there are no signals. Every service that changes
 data calls ``record`` inside its own transaction, so a change and its entry
 are committed together or not at all. ``snapshot`` and ``diff`` are the one
-way an entry's changes are built; ``audited_save`` is the compare-and-set
-write that the numbers' and the agent graph's services share.
+way an entry's changes are built, and ``link_ids``/``ref_pairs`` the one way
+its ``refs`` (the ids of the linked objects it names) are; ``audited_save`` is
+the compare-and-set write that the numbers' and the agent graph's services
+share. The actor carries the change's reason (``audit.reasons``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from vault.fields import plaintext
 from vault.masking import mask_all, mask_json
 
 from .models import Action, AuditEntry, Source
+from .reasons import stored_reason
 
 # Fields never recorded with their value: only "changed", with a masked preview.
 SECRET_FIELDS = frozenset({"credentials", "secret_hash", "password"})
@@ -41,28 +44,32 @@ IGNORED_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is making a change, from where, in which request."""
+    """Who is making a change, from where, in which request, and why.
+
+    ``reason`` is what the person gave (``audit.reasons.clean_reason`` has
+    checked it at the door); every entry written with this actor stores it.
+    """
 
     label: str
     source: str
     user: Any = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    reason: str = ""
 
     @classmethod
-    def for_request(cls, request: Any, source: str) -> Actor:
+    def for_request(cls, request: Any, source: str, reason: str = "") -> Actor:
         """The signed-in user, or the API token's prefix for API calls."""
         request_id = getattr(request, "request_id", "") or uuid.uuid4().hex
         token = getattr(request, "auth", None)
         if source == Source.API and token is not None and hasattr(token, "prefix"):
-            return cls(
-                f"token sb_{token.prefix}… ({request.user.email})", source, request.user, request_id
-            )
+            label = f"token sb_{token.prefix}… ({request.user.email})"
+            return cls(label, source, request.user, request_id, reason)
         user = request.user if request.user.is_authenticated else None
-        return cls(user.email if user else "anonymous", source, user, request_id)
+        return cls(user.email if user else "anonymous", source, user, request_id, reason)
 
     @classmethod
-    def for_command(cls, command: str, source: str = Source.COMMAND) -> Actor:
-        return cls(f"command {command}", source)
+    def for_command(cls, command: str, source: str = Source.COMMAND, reason: str = "") -> Actor:
+        return cls(f"command {command}", source, reason=reason)
 
 
 def display(value: Any) -> Any:
@@ -79,10 +86,19 @@ def display(value: Any) -> Any:
 def snapshot(obj: models.Model) -> dict[str, Any]:
     """The audited state of an object: its fields, links by name, secrets masked,
     and its many-to-many links as sorted names (once it is saved)."""
+    return observe(obj)[0]
+
+
+def observe(obj: models.Model) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``snapshot(obj)`` and ``link_ids(obj)`` with its many-to-many ids, read together
+    (each many-to-many link is read once for its names and its ids)."""
     state: dict[str, Any] = {}
+    ids = link_ids(obj)
     if obj.pk is not None and not obj._state.adding:
         for f in obj._meta.many_to_many:
-            state[f.name] = sorted(map(str, getattr(obj, f.name).all()))
+            linked = list(getattr(obj, f.name).all())
+            state[f.name] = sorted(map(str, linked))
+            ids[f.name] = sorted(str(o.pk) for o in linked)
     for f in obj._meta.concrete_fields:
         if f.primary_key or f.name in IGNORED_FIELDS:
             continue
@@ -96,7 +112,32 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
             state[f.name] = display(getattr(obj, f.name)) if getattr(obj, f.attname) else None
         else:
             state[f.name] = display(getattr(obj, f.attname))
-    return state
+    return state, ids
+
+
+def link_ids(obj: models.Model, names: Any = None) -> dict[str, str | None]:
+    """The ids of ``obj``'s foreign keys (within ``names``) as text, by field name.
+
+    An entry names a linked object (``changes``) and keeps its id beside it
+    (``refs``): names are not unique, ids are.
+    """
+    ids: dict[str, str | None] = {}
+    for f in obj._meta.concrete_fields:
+        if f.is_relation and (names is None or f.name in names):
+            value = getattr(obj, f.attname)
+            ids[f.name] = None if value is None else str(value)
+    return ids
+
+
+def ref_pairs(
+    before: dict[str, Any], after: dict[str, Any], changes: dict[str, Any]
+) -> dict[str, list[Any]]:
+    """``{field: [before id, after id]}`` for the linked objects ``changes`` names."""
+    return {
+        name: [before.get(name), after.get(name)]
+        for name in changes
+        if name in before or name in after
+    }
 
 
 def secret_state(obj: models.Model, name: str) -> dict[str, Any] | None:
@@ -130,8 +171,15 @@ def record(
     obj: models.Model,
     changes: dict[str, list[Any]],
     action: str = Action.UPDATE,
+    refs: dict[str, list[Any]] | None = None,
+    reverts: AuditEntry | None = None,
 ) -> AuditEntry | None:
-    """Write one entry for one change of ``obj``; nothing when nothing changed."""
+    """Write one entry for one change of ``obj``; nothing when nothing changed.
+
+    ``refs`` holds the ids of the linked objects ``changes`` names (``ref_pairs``);
+    ``reverts`` is the entry this change undid. The actor's reason is stored
+    with credential-shaped text masked (``audit.reasons.stored_reason``).
+    """
     if action == Action.UPDATE and not changes:
         return None
     return AuditEntry.objects.create(
@@ -145,6 +193,9 @@ def record(
         object_label=str(obj)[:255],
         changes=changes,
         fields="," + ",".join(sorted(changes)) + "," if changes else "",
+        reason=stored_reason(actor.reason),
+        refs=refs or {},
+        reverts=reverts,
     )
 
 
@@ -189,7 +240,15 @@ def audited_save(
             obj.save(force_insert=True)
             for name, values in related.items():
                 getattr(obj, name).set(values)
-            record(actor=actor, obj=obj, changes=diff({}, snapshot(obj)), action=Action.CREATE)
+            state, ids = observe(obj)
+            changes = diff({}, state)
+            record(
+                actor=actor,
+                obj=obj,
+                changes=changes,
+                action=Action.CREATE,
+                refs=ref_pairs({}, ids, changes),
+            )
             return obj
         current = model._default_manager.select_for_update().get(pk=obj.pk)
         if expected_version is not None and current.version != expected_version:
@@ -200,7 +259,7 @@ def audited_save(
             if f.editable  # not the id, version, timestamps or derived flags
             and _differs(f, getattr(current, f.attname), getattr(obj, f.attname))
         ]
-        before = snapshot(current)
+        before, before_ids = observe(current)
         links = {
             name: values
             for name, values in related.items()
@@ -213,5 +272,9 @@ def audited_save(
         obj.save()
         for name, values in links.items():
             getattr(obj, name).set(values)
-        record(actor=actor, obj=obj, changes=diff(before, snapshot(obj), [*changed, *links]))
+        after, after_ids = observe(obj)
+        changes = diff(before, after, [*changed, *links])
+        record(
+            actor=actor, obj=obj, changes=changes, refs=ref_pairs(before_ids, after_ids, changes)
+        )
     return obj

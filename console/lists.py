@@ -121,14 +121,16 @@ def list_page(queryset: QuerySet[Any], form: Any) -> Page[Any]:
     ``after``/``before`` (cursors of the Next/Previous links) and ``last`` are
     keyset pages, as fast at row 500,000 as at row 1. ``page=N`` is an offset
     page, clamped to the last one that exists and to MAX_OFFSET. A damaged or
-    outdated cursor shows the first page and says so, and so does an invalid
-    value in the query string (dropped: the list shows as if it were absent).
+    outdated cursor shows the first page and says so (``notice``); an invalid
+    value in the query string is dropped, the list shows as if it were absent,
+    and ``error`` names it (shown as an error: the user asked for something
+    this list does not have).
     """
     with custom_plans():
         page = _page_for(queryset, form)
     dropped = form.dropped_notice() if hasattr(form, "dropped_notice") else ""
     if dropped:
-        page = replace(page, notice=" ".join(filter(None, [dropped, page.notice])))
+        page = replace(page, error=dropped)
     return page
 
 
@@ -161,24 +163,25 @@ def _offset_page(queryset: QuerySet[Any], *, page: int, size: int) -> Page[Any]:
     return with_cursors(result, queryset)
 
 
-def list_query(request: HttpRequest, drop: tuple[str, ...] = (), **changes: Any) -> str:
-    """The current query string without ``drop``, with ``changes`` (None or "" removes a
-    key), and without the current page's position unless ``changes`` name one (page,
-    after, before, last): a new sort, filter or export starts from the first page."""
+def query_without(request: HttpRequest, key: str) -> str:
+    """The current query string without ``key``, on the first page: a filter chip's
+    remove link. Never empty: a bare "?" still clears the link's own query string.
+
+    Templates build every other list link with Django's ``{% querystring %}``; this
+    one stays because a chip's parameter is data (``Chip.param``), and the keys of
+    ``{% querystring %}`` are names written in the template.
+    """
     params = request.GET.copy()
-    for key in (*drop, *PAGE_PARAMS, *changes):
-        params.pop(key, None)
-    for key, value in changes.items():
-        if value not in (None, ""):
-            params[key] = str(value)
-    encoded = params.urlencode()
-    return f"?{encoded}" if encoded else "?"
+    for name in (key, *PAGE_PARAMS):
+        params.pop(name, None)
+    return f"?{params.urlencode()}"
 
 
-def list_query_for(request: HttpRequest, key: str) -> str:
-    """The current query string on the first page, ending in ``key=`` for a value to
-    be appended: built once per table, not once per row."""
-    query = list_query(request, (key,))
+def query_ending_with(request: HttpRequest, key: str) -> str:
+    """``query_without(key)`` ending in ``key=``, for each row to append its value:
+    the owner links of the inventory's Jinja2 rows (no ``{% querystring %}`` in
+    Jinja2), built once per table, not once per row."""
+    query = query_without(request, key)
     return f"{query}{'&' if len(query) > 1 else ''}{key}="
 
 

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, int] = {
     "prompt_content": 100_000,
     "text": 10_000,  # any other free-text column
     "url": 2_048,
+    "reason": 500,  # why a change was made (audit.reasons): a sentence or a ticket reference
     # A JSON column: its compact UTF-8 encoding in bytes, and its nesting depth
     # ({"a": 1} is depth 1, {"a": {"b": 1}} depth 2).
     "json_bytes": 65_536,

@@ -46,6 +46,7 @@ class Page(Generic[T]):
     next_cursor: str = ""
     previous_cursor: str = ""
     notice: str = ""
+    error: str = ""  # what was wrong with the request (an invalid filter value, dropped)
 
     def envelope(self, render: Callable[[T], Any]) -> dict[str, Any]:
         """The upstream page object, each item rendered by ``render``."""

@@ -8,24 +8,27 @@ instead of silently overwriting someone else's change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from agents.models import Agent
-from audit.models import Action
+from audit.models import Action, AuditEntry
 from audit.services import (
     Actor,
     VersionConflict,
     audited_save,
     diff,
     display,
+    link_ids,
+    observe,
     record,
-    snapshot,
+    ref_pairs,
 )
 from core.limits import sealed_key_problems
 from vault.crypto import CredentialDecryptionError
@@ -38,7 +41,6 @@ from .models import PhoneNumber
 EDITABLE_FIELDS = frozenset(
     {"label", "description", "inbound_agent", "outbound_only", "example_context", "active"}
 )
-BULK_LIMIT = 10_000
 
 
 def _audited(value: Any) -> Any:
@@ -57,12 +59,14 @@ def phone_number_update(
     changes: dict[str, Any],
     actor: Actor,
     expected_version: int | None = None,
+    reverts: AuditEntry | None = None,
 ) -> PhoneNumber:
     """Apply ``changes`` if the number is still at ``expected_version``.
 
     ``expected_version`` defaults to the version ``number`` was read at.
     Raises ``ValidationError`` (nothing written) or ``VersionConflict``.
     Returns the number, updated in place; unchanged values write nothing.
+    ``reverts`` is the entry this update undoes (``phone_number_revert``).
     """
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
@@ -92,6 +96,7 @@ def phone_number_update(
         return number
 
     before = {k: _audited(getattr(number, k)) for k in effective}
+    before_ids = link_ids(number, effective)
     for name, value in effective.items():
         setattr(number, name, value)
     number.full_clean(
@@ -117,6 +122,8 @@ def phone_number_update(
             actor=actor,
             obj=number,
             changes={k: [before[k], _audited(getattr(number, k))] for k in effective},
+            refs=ref_pairs(before_ids, link_ids(number, effective), effective),
+            reverts=reverts,
         )
     number.version = expected + 1
     number.updated_at = now
@@ -141,61 +148,135 @@ def phone_number_save(
 def phone_number_delete(*, number: PhoneNumber, actor: Actor) -> None:
     """Delete a number, with its last state in the audit trail."""
     with transaction.atomic():
-        record(actor=actor, obj=number, changes=diff(snapshot(number), {}), action=Action.DELETE)
+        state, ids = observe(number)
+        changes = diff(state, {})
+        record(
+            actor=actor,
+            obj=number,
+            changes=changes,
+            action=Action.DELETE,
+            refs=ref_pairs(ids, {}, changes),
+        )
         number.delete()
 
 
-class BulkRejected(Exception):
-    """A bulk change that would break a rule for some numbers; nothing was written."""
+# Reverts. A number's entry is undone by writing its "before" values back,
+# only while the number still holds its "after" values.
 
-    def __init__(self, message: str, numbers: list[str]) -> None:
-        super().__init__(message)
-        self.numbers = numbers
+# The trail keeps these masked (secrets): what was there cannot be written back.
+SECRET_VALUE_FIELDS = frozenset({"example_context"})
 
 
-def phone_numbers_assign_agent(*, numbers: Iterable[Any], agent: Agent | None, actor: Actor) -> int:
-    """Route every number to ``agent`` (or to none), all or nothing.
+class RevertRefused(Exception):
+    """This entry cannot be reverted, whatever the number holds now; nothing was written."""
 
-    A number whose owner does not own the agent is named in ``BulkRejected``
-    and nothing is written. Each changed number gets its own audit entry.
-    Returns how many numbers changed.
-    """
-    with transaction.atomic():
-        locked = list(
-            PhoneNumber.objects.select_for_update(of=("self",))
-            .select_related("inbound_agent")
-            .filter(pk__in=[getattr(n, "pk", n) for n in numbers])
-            .order_by("number", "id")
+
+@dataclass(frozen=True)
+class Difference:
+    """A field that moved on since the entry: what the entry left, what is there now."""
+
+    field: str
+    recorded: Any
+    current: Any
+
+
+class RevertConflict(Exception):
+    """The number no longer holds the entry's "after" values; nothing was written."""
+
+    def __init__(self, differences: list[Difference]) -> None:
+        super().__init__(", ".join(d.field for d in differences) + " changed since.")
+        self.differences = differences
+
+
+def field_label(name: str) -> str:
+    """A number's field as the console names it ("Inbound agent")."""
+    try:
+        return capfirst(str(PhoneNumber._meta.get_field(name).verbose_name))
+    except FieldDoesNotExist:
+        return name.replace("_", " ").capitalize()
+
+
+def revert_refusal(entry: AuditEntry) -> str | None:
+    """Why ``entry`` can never be reverted, or None when it can be (while the number
+    still holds its "after" values)."""
+    if entry.object_type != PhoneNumber._meta.label_lower:
+        return "Only changes of a number's fields can be reverted."
+    if entry.action != Action.UPDATE:
+        return f"It {entry.get_action_display().lower()} the number; only field changes revert."
+    if not entry.changes:
+        return "It changed no field."
+    names = sorted(entry.changes)
+    secret = [field_label(n) for n in names if n in SECRET_VALUE_FIELDS]
+    if secret:
+        return f"{', '.join(secret)} holds secrets, which the trail keeps masked only."
+    upstream = [field_label(n) for n in names if n not in EDITABLE_FIELDS]
+    if upstream:
+        return f"{', '.join(upstream)}: set upstream, not changed from here."
+    unknown_ids = [
+        field_label(n)
+        for n in names
+        if PhoneNumber._meta.get_field(n).is_relation and n not in (entry.refs or {})
+    ]
+    if unknown_ids:
+        return (
+            f"Recorded before the trail kept ids: {', '.join(unknown_ids).lower()} is known "
+            "by name only, and names are not unique."
         )
-        if len(locked) > BULK_LIMIT:
-            raise BulkRejected(
-                f"{len(locked):,} numbers are selected; bulk changes are limited to "
-                f"{BULK_LIMIT:,} at a time. Narrow the filters.",
-                [],
+    return None
+
+
+def revert_changes(*, number: PhoneNumber, entry: AuditEntry) -> dict[str, Any]:
+    """The changes that revert ``entry`` on ``number``: its "before" values.
+
+    ``RevertRefused`` when the entry cannot be reverted (``revert_refusal``, or
+    its agent is gone); ``RevertConflict`` naming each field whose value is no
+    longer the entry's "after" value.
+    """
+    problem = revert_refusal(entry)
+    if problem:
+        raise RevertRefused(problem)
+    if entry.object_id != str(number.pk):
+        raise RevertRefused("The entry is about another number.")
+    differences: list[Difference] = []
+    restore: dict[str, Any] = {}
+    for name, (before, after) in sorted(entry.changes.items()):
+        field = PhoneNumber._meta.get_field(name)
+        if field.is_relation:
+            before_id, after_id = entry.refs[name]
+            current_id = getattr(number, field.attname)
+            if (str(current_id) if current_id else None) != after_id:
+                differences.append(Difference(name, after, _audited(getattr(number, name))))
+            restore[name] = before_id
+            continue
+        current = _audited(getattr(number, name))
+        if current != after:
+            differences.append(Difference(name, after, current))
+        restore[name] = before
+    if differences:
+        raise RevertConflict(differences)
+    if restore.get("inbound_agent"):
+        agent = Agent.objects.filter(pk=restore["inbound_agent"], user_id=number.user_id).first()
+        if agent is None:
+            raise RevertRefused(
+                f"The agent {entry.changes['inbound_agent'][0]} it had before no longer exists."
             )
-        if agent is not None:
-            foreign = [n.number for n in locked if n.user_id != agent.user_id]
-            if foreign:
-                shown = ", ".join(foreign[:20]) + (" …" if len(foreign) > 20 else "")
-                raise BulkRejected(
-                    f"{len(foreign)} of the selected numbers belong to another customer than "
-                    f"agent {agent.name}: {shown}. Nothing was changed.",
-                    foreign,
-                )
-        changed = 0
-        now = timezone.now()
-        for number in locked:
-            if number.inbound_agent_id == (agent.pk if agent else None):
-                continue
-            before = display(number.inbound_agent)
-            PhoneNumber.objects.filter(pk=number.pk).update(
-                inbound_agent=agent, version=F("version") + 1, updated_at=now
-            )
-            record(
-                actor=actor,
-                obj=number,
-                changes={"inbound_agent": [before, display(agent)]},
-                action=Action.UPDATE,
-            )
-            changed += 1
-    return changed
+        restore["inbound_agent"] = agent
+    return restore
+
+
+def phone_number_revert(*, number: PhoneNumber, entry: AuditEntry, actor: Actor) -> PhoneNumber:
+    """Undo ``entry`` on ``number``: its "before" values written back, audited as a revert.
+
+    Only while the number still holds the entry's "after" values
+    (``RevertConflict`` otherwise), as a compare-and-set on the version just
+    checked (``VersionConflict`` when someone wrote in between). The new entry
+    links the reverted one (``reverts``) and carries the actor's reason.
+    """
+    changes = revert_changes(number=number, entry=entry)
+    return phone_number_update(
+        number=number,
+        changes=changes,
+        actor=actor,
+        expected_version=number.version,
+        reverts=entry,
+    )

@@ -196,9 +196,51 @@ def looks_like_credential(value: Any) -> bool:
     return any(_is_basic_credential(m.group(1)) for m in _SHORT_BASIC.finditer(value))
 
 
+_ASSIGNED = re.compile(r"((?:password|passwd|pwd)\s*=)(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def _mask_part(found: str) -> str:
+    # "password=hunter2": the name stays and only the value is masked, so a long
+    # name cannot lend the value a visible tail ("••••••••ter2").
+    assigned = _ASSIGNED.fullmatch(found)
+    if assigned:
+        return assigned.group(1) + (mask_secret(assigned.group(2)) or "")
+    return mask_secret(found) or ""
+
+
 def _mask_found(text: str) -> str:
     """``text`` with each credential-shaped part masked (the rest of a URL stays readable)."""
-    return _CREDENTIAL_VALUE.sub(lambda match: mask_secret(match.group(0)) or "", text)
+    return _CREDENTIAL_VALUE.sub(lambda match: _mask_part(match.group(0)), text)
+
+
+# A URL inside free text: up to the next space, quote or angle bracket.
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"'`]+")
+
+
+def mask_text(text: str) -> str:
+    """Free text (a change's reason) with each secret in it masked, the rest as written.
+
+    The value half of the secret rule, applied to the parts of a text: each
+    credential-shaped part (``looks_like_credential``: ``Bearer …``, ``sk_live_…``,
+    ``password=…``, ``Basic`` + base64 of ``user:password``) and, in each URL,
+    its password and secret query values (``mask_url``). There are no keys in
+    free text, so nothing is masked for its name.
+    """
+
+    def url(match: re.Match[str]) -> str:
+        value = match.group(0)
+        try:
+            return mask_url(value) if url_has_secret(value) else value
+        except ValueError:  # an unparseable URL-like run: its credential shapes still go
+            return value
+
+    masked = _mask_found(_URL_IN_TEXT.sub(url, text))
+    return _SHORT_BASIC.sub(
+        lambda m: (
+            (mask_secret(m.group(0)) or "") if _is_basic_credential(m.group(1)) else m.group(0)
+        ),
+        masked,
+    )
 
 
 def child_key(obj: Mapping[Any, Any], key: Any) -> Any:

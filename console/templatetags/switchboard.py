@@ -1,4 +1,4 @@
-"""Template helpers: readable JSON with secrets masked, phone display, URL edits."""
+"""Template helpers: readable JSON with secrets masked, phone display, filter-chip links."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 from django import template
 
-from console.lists import list_query
+from audit.reasons import ReasonField
+from console.history import ReadableEntry, readable_entries
+from console.lists import query_without
 from phone_numbers import phone
 from vault.masking import mask_json
 
@@ -28,12 +30,21 @@ def phone_display(number: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def url_without(context: template.Context, *keys: str) -> str:
-    """The current query string without ``keys``, back on the first page."""
-    return list_query(context["request"], keys)
+def url_without(context: template.Context, key: str) -> str:
+    """``console.lists.query_without``: a filter chip's remove link (page links, sort
+    links and exports use Django's ``{% querystring %}``)."""
+    return query_without(context["request"], key)
 
 
-@register.simple_tag(name="list_query", takes_context=True)
-def list_query_tag(context: template.Context, **changes: Any) -> str:
-    """``console.lists.list_query`` for the current request."""
-    return list_query(context["request"], **changes)
+@register.simple_tag(takes_context=True)
+def readable_history(context: template.Context, entries: Any) -> list[ReadableEntry]:
+    """An object's entries as people read them (``console.history``), for this user."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    return readable_entries(list(entries or []), user)
+
+
+@register.simple_tag
+def reason_input(entry_id: Any) -> str:
+    """The reason box of a history's revert form (``audit.reasons.ReasonField``'s widget)."""
+    return ReasonField().widget.render("reason", "", attrs={"id": f"reason-{entry_id}"})

@@ -1,4 +1,4 @@
-"""/audit/: the trail and its CSV export."""
+"""/audit/: the trail, its CSV export, and reverting an entry."""
 
 from __future__ import annotations
 
@@ -11,4 +11,5 @@ app_name = "audit"
 urlpatterns = [
     path("", audit.audit_list, name="list"),
     path("export.csv", audit.audit_export, name="export"),
+    path("<int:pk>/revert", audit.revert_entry, name="revert"),
 ]

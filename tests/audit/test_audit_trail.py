@@ -179,7 +179,8 @@ def test_history_on_number_and_agent_pages(client, number_admin, owner):
         {"agent": str(agent.pk), "version": 2, "slot": "row"},
     )
     body = client.get(reverse("numbers:detail", args=[number.pk])).content.decode()
-    assert body.index("Desk</span>") < body.index(">Old</span>")  # newest first
+    desk = f'<a href="/agents/{agent.pk}/">Desk</a>'  # by the id the entry kept
+    assert body.index(desk) < body.index(">Old</span>")  # newest first
     assert "numbers@switchboard.test" in body
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
+from urllib.parse import parse_qsl
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -142,6 +146,45 @@ def test_sorting_by_a_column_and_flipping_it(client, support, inventory):
     assert 'aria-sort="descending"' in body
 
 
+def _links(body: str, marker: str) -> list[dict[str, str]]:
+    """The query parameters of each ``href`` in the anchors that carry ``marker``."""
+    return [
+        dict(parse_qsl(html.unescape(href).partition("?")[2], keep_blank_values=True))
+        for href in re.findall(rf'<a [^>]*?href="([^"]*)"[^>]*{marker}', body)
+    ]
+
+
+def test_sort_chip_and_export_links_keep_the_filters_and_drop_the_paging(
+    client, support, inventory, owner
+):
+    client.force_login(support)
+    params = {"provider": "twilio", "owner": str(owner.pk), "sort": "label", "size": "25"}
+    paging = {"page": "2", "after": "x", "before": "y", "last": "1"}
+    body = client.get(URL, {**params, **paging}, **HX).content.decode()
+    sorts = _links(body, 'class="sort')
+    assert len(sorts) == 8 and {**params, "sort": "-label"} in sorts
+    assert all(link.items() >= {**params, "sort": link["sort"]}.items() for link in sorts)
+    chip = _links(body, 'data-clear-field="provider"')
+    exports = _links(body, "download")
+    assert chip == [{k: v for k, v in params.items() if k != "provider"}]
+    assert exports == [params]
+    assert not [link for link in sorts + chip + exports if link.keys() & set(paging)]
+
+
+def test_pager_links_keep_the_filters_and_set_one_paging_parameter(client, support, owner):
+    for i in range(30):
+        make_number(owner, f"+1303555{i:04d}")
+    client.force_login(support)
+    first = client.get(URL, {"provider": "twilio", "size": "25"}, **HX).content.decode()
+    (following,) = _links(first, 'rel="next"')
+    assert following.keys() == {"provider", "size", "after"}
+    second = client.get(URL, following, **HX).content.decode()
+    assert _links(second, 'rel="first"') == [{"provider": "twilio", "size": "25"}]
+    (back,) = _links(second, 'rel="prev"')
+    assert back.keys() == {"provider", "size", "before"}
+    assert _links(first, 'rel="last"') == [{"provider": "twilio", "size": "25", "last": "1"}]
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -227,7 +270,8 @@ def test_an_invalid_value_is_dropped_with_a_notice_naming_it(client, support, ow
     response = client.get(f"/numbers/?{query}")
     assert response.status_code == 200
     page = response.content.decode()
-    notice = page.split('<div class="banner warn" role="status">', 1)[1].split("</div>", 1)[0]
+    notice = page.split('<div class="banner error" role="alert" data-dropped>', 1)[1]
+    notice = notice.split("</div>", 1)[0]
     assert notice == f"Ignored an invalid value for: {named}."
 
 

@@ -18,6 +18,7 @@ from django.test import Client
 
 from agents.models import ConnectionType
 from audit.models import Action as AuditAction
+from audit.models import AuditEntry
 from audit.services import Actor, diff, record, snapshot
 from phone_numbers import services
 from tests.factories import (
@@ -157,8 +158,12 @@ def planted(db):
         )
     make_number(other, "+14155550199")
     # Audited changes of secret-bearing objects, so the trail is crawled too.
+    # A reason with a credential pasted in it: stored masked, shown masked.
+    pasted = c.add(canary())
     services.phone_number_update(
-        number=number, changes={"label": "Canary line"}, actor=Actor("setup", "dashboard")
+        number=number,
+        changes={"label": "Canary line"},
+        actor=Actor("setup", "dashboard", reason=f"SUP-1 tried Bearer {pasted}"),
     )
     tokens = {}
     for user in (owner, other):
@@ -177,6 +182,8 @@ def planted(db):
         "agents:detail": agent,
         "agents:webhook": webhook,
         "agents:connection": conns[ConnectionType.TWILIO],
+        # The revert page of the entry with the pasted credential in its reason.
+        "audit": AuditEntry.objects.filter(object_id=str(number.pk)).latest("id"),
     }
     return c, staff, tokens, objects, number
 

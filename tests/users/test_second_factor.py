@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -80,7 +81,8 @@ def named_urls() -> list[tuple[str, str]]:
             elif isinstance(entry, URLPattern) and entry.name:
                 name = f"{namespace}{entry.name}"
                 params = set(entry.pattern.converters) | set(entry.pattern.regex.groupindex)
-                kwargs = {p: (uuid.uuid4() if p == "pk" else "1") for p in params}
+                ints = {p for p, c in entry.pattern.converters.items() if type(c) is IntConverter}
+                kwargs = {p: uuid.uuid4() if p == "pk" and p not in ints else "1" for p in params}
                 if "app_label" in kwargs:
                     kwargs["app_label"] = "numbers"
                 found.append((name, reverse(name, kwargs=kwargs)))

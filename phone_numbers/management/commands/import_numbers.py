@@ -12,8 +12,12 @@ import os
 import sys
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
+from audit.models import Source
+from audit.reasons import clean_reason
+from audit.services import Actor
 from core.dbtimeouts import LongRunningCommand
 from core.limits import limit, loads_bounded
 from phone_numbers.importer import ImportRejected, import_items, items_of
@@ -38,6 +42,12 @@ class Command(LongRunningCommand):
             help="Name of the environment variable holding the upstream bearer token.",
         )
         parser.add_argument("--size", type=int, default=100, help="Page size for --url.")
+        parser.add_argument(
+            "--reason",
+            default="",
+            help="Why the import is made (free text or a ticket reference, one line, at most "
+            "500 characters): recorded in every audit entry it writes.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         source = options["file"]
@@ -45,11 +55,18 @@ class Command(LongRunningCommand):
         if bool(source) == bool(url):
             raise CommandError("Give either FILE (or -) or --url, not both or neither.")
         try:
+            reason = clean_reason(options["reason"])
+        except ValidationError as exc:
+            raise CommandError(
+                f"Nothing was imported. --reason: {' '.join(exc.messages)}"
+            ) from None
+        actor = Actor.for_command("import_numbers", Source.IMPORT, reason=reason)
+        try:
             items = self._items_from_url(options) if url else self._items_from_file(source)
         except (ImportRejected, UpstreamError) as exc:
             raise CommandError(f"Nothing was imported. {exc}") from None
         try:
-            result = import_items(items)
+            result = import_items(items, actor=actor)
         except ImportRejected as exc:
             for line in [*exc.warning_lines(), *exc.lines()]:
                 self.stderr.write(line)
