@@ -75,5 +75,13 @@ bench: $(STAMP) .env
 	    ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
 	    $(BIN)/python manage.py bench $(BENCH_ARGS)
 
+# make bench of OLD (a commit) and NEW (default HEAD) side by side in one session:
+# two clones, databases bench_old and bench_new (seeded once, kept), a table of the
+# ratios against the peers and new/old (scripts/bench_compare.sh; docs/benchmarks.md).
+.PHONY: bench-compare
+bench-compare:
+	@test -n "$(OLD)" || { echo "usage: make bench-compare OLD=<commit> [NEW=HEAD] [BENCH_COMPARE_ARGS=...]"; exit 2; }
+	scripts/bench_compare.sh $(BENCH_COMPARE_ARGS) $(OLD) $(or $(NEW),HEAD)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

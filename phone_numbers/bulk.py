@@ -121,6 +121,35 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def _queryset(numbers: Any) -> Any:
+    """A queryset of numbers as it is, or their ids as a queryset."""
+    if hasattr(numbers, "values_list"):
+        return numbers
+    return PhoneNumber.objects.filter(pk__in=list(numbers))
+
+
+@dataclass(frozen=True)
+class BulkSelection:
+    """A selection before its change is chosen: how many numbers (up to the limit,
+    plus one to tell that it is over) and whose they are (the agent picker offers
+    only these customers' agents)."""
+
+    count: int
+    owner_ids: frozenset[Any]
+    limit: int
+
+    @property
+    def over_limit(self) -> bool:
+        return self.count > self.limit
+
+
+def read_selection(*, numbers: Any, limit: int = BULK_LIMIT) -> BulkSelection:
+    """Count the selected numbers (a queryset, or ids) and collect their owners, in
+    one bounded read of owner ids; nothing is locked."""
+    owners = list(_queryset(numbers).order_by().values_list("user_id", flat=True)[: limit + 1])
+    return BulkSelection(count=len(owners), owner_ids=frozenset(owners), limit=limit)
+
+
 def plan_bulk(*, numbers: Any, change: BulkChange, limit: int = BULK_LIMIT) -> BulkPlan:
     """Read the targets (a queryset of numbers, or their ids) for a confirmation.
 
@@ -128,11 +157,7 @@ def plan_bulk(*, numbers: Any, change: BulkChange, limit: int = BULK_LIMIT) -> B
     anything is locked or loaded whole, and an agent that is not every target
     owner's, naming those numbers.
     """
-    queryset = (
-        numbers
-        if hasattr(numbers, "values_list")
-        else PhoneNumber.objects.filter(pk__in=list(numbers))
-    )
+    queryset = _queryset(numbers)
     fields = ("pk", "version", "user_id", "number", "label", "inbound_agent_id")
     rows = list(
         queryset.order_by("number", "id").values_list(*fields, "active", "outbound_only")[

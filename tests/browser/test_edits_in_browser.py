@@ -93,7 +93,8 @@ def test_pick_an_agent_in_the_detail_panel_and_the_row_follows(browser, live_ser
     htmx_ready(page, f"#panel-agent-{setup.pk} form[data-htmx-ready] input[name=agent_q]").fill(
         "night"
     )
-    expect(page.locator(f"#panel-agent-{setup.pk} select option")).to_have_count(2)
+    # The search's one match, between "Choose…" and "No agent" (neither is chosen for you).
+    expect(page.locator(f"#panel-agent-{setup.pk} select option")).to_have_count(3)
     page.locator(f"#panel-agent-{setup.pk} select").select_option(label="Night Line (en)")
     page.locator(f"#panel-agent-{setup.pk} button[type=submit]").click()
     page.wait_for_selector(f"#panel-agent-{setup.pk} a:has-text('Night Line')")
