@@ -200,6 +200,10 @@ class Prompt(OwnedModel):
     prompt_template = models.ForeignKey(
         PromptTemplate, on_delete=models.RESTRICT, null=True, blank=True, related_name="prompts"
     )
+    # Kept by the write paths (phone_numbers.upkeep), never counted per request.
+    number_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Numbers routed to agents with this prompt."
+    )
 
     class Meta:
         ordering = ["label", "id"]
@@ -251,6 +255,9 @@ class Webhook(OwnedModel):
     )
     label = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
+    number_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Numbers routed to agents with this webhook."
+    )
 
     class Meta:
         ordering = ["label", "id"]
@@ -278,6 +285,12 @@ class AccountConnection(OwnedModel):
     credentials_preview = models.JSONField(default=dict, blank=True, editable=False)
     steering_pool = models.JSONField(default=list, blank=True, validators=[validate_steering_pool])
     account_supports_any_caller_id = models.BooleanField(default=False)
+    telephony_number_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Numbers with this telephony connection."
+    )
+    llm_number_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Numbers routed to agents with this LLM connection."
+    )
 
     class Meta:
         ordering = ["label", "id"]
@@ -317,6 +330,11 @@ class AccountConnection(OwnedModel):
     @property
     def is_llm(self) -> bool:
         return self.type in LLM_CONNECTION_TYPES
+
+    @property
+    def number_count(self) -> int:
+        """Numbers that depend on it: for telephony, or through their agent's LLM."""
+        return self.telephony_number_count + self.llm_number_count
 
 
 class Agent(OwnedModel):
@@ -378,6 +396,9 @@ class Agent(OwnedModel):
     )
     call_duration_sec = models.PositiveIntegerField(null=True, blank=True)
     max_idle_check_count = models.PositiveIntegerField(null=True, blank=True)
+    number_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Numbers routed to this agent."
+    )
 
     class Meta:
         ordering = ["name", "id"]

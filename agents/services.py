@@ -39,6 +39,22 @@ SHOWN = 20
 GRAPH_MODELS = (PromptTemplate, Prompt, Action, Webhook, AccountConnection, Agent)
 
 
+# Listeners told of every graph write, in its transaction: (before, after). ``before``
+# reads what the listener needs of the row before the write (under the row's lock);
+# ``after`` gets the saved object and that reading (None for a new object). The
+# numbers layer keeps its health flags and dependent counts this way
+# (phone_numbers.upkeep), since this layer cannot import it.
+Before = Callable[[models.Model], Any]
+After = Callable[[models.Model, Any], None]
+_WRITE_LISTENERS: list[tuple[Before, After]] = []
+
+
+def register_write_listener(before: Before, after: After) -> None:
+    """Be told of every write of the agent graph (called once per app, at start-up)."""
+    if (before, after) not in _WRITE_LISTENERS:
+        _WRITE_LISTENERS.append((before, after))
+
+
 def graph_object_save(
     *,
     obj: models.Model,
@@ -50,8 +66,8 @@ def graph_object_save(
     """Create or update one object of the agent graph, audited, with compare-and-set.
 
     ``expected_version`` is the version the writer read (a form's hidden field);
-    a newer one raises ``audit.services.VersionConflict`` and writes nothing. ``actions`` (agents
-    only) replaces the agent's actions, all of which must be its owner's.
+    a newer one raises ``audit.services.VersionConflict`` and writes nothing.
+    ``actions`` (agents only) replaces the agent's actions, all its owner's.
     ``clean=False`` is for a caller that has just run ``full_clean`` itself.
     Raises ``ValidationError`` with nothing written.
     """
@@ -67,7 +83,13 @@ def graph_object_save(
         if foreign:
             raise ValidationError({"actions": f"Actions of another user: {', '.join(foreign)}."})
         related["actions"] = list(actions)
-    return audited_save(obj=obj, actor=actor, expected_version=expected_version, related=related)
+    with transaction.atomic():
+        adding = obj._state.adding
+        readings = [None if adding else before(obj) for before, _after in _WRITE_LISTENERS]
+        audited_save(obj=obj, actor=actor, expected_version=expected_version, related=related)
+        for (_before, after), reading in zip(_WRITE_LISTENERS, readings, strict=True):
+            after(obj, reading)
+    return obj
 
 
 @dataclass

@@ -38,6 +38,12 @@ IGNORED_FIELDS = frozenset(
         "last_used_at",
         "last_login",
         "session_version",
+        # Kept by the write paths (phone_numbers.upkeep): consequences, not changes.
+        "number_count",
+        "telephony_number_count",
+        "llm_number_count",
+        "agent_without_webhook",
+        "misconfigured",
     }
 )
 
@@ -221,6 +227,7 @@ def audited_save(
     actor: Actor,
     expected_version: int | None = None,
     related: dict[str, list[models.Model]] | None = None,
+    before_write: Any = None,
 ) -> models.Model:
     """Create or update ``obj`` (its fields set by a form or an import) with one audit entry.
 
@@ -230,13 +237,17 @@ def audited_save(
     links (``{"actions": [...]}``) in the same transaction and the same entry.
     The version grows by one on every change; unchanged values write nothing.
     The caller has validated ``obj`` (``full_clean``: a ModelForm, the importer
-    and the services do).
+    and the services do). ``before_write(current)`` runs just before the write,
+    in its transaction, with the row as stored (None for a new object): a
+    service sets what it derives there.
     """
     model = type(obj)
     related = related or {}
     with transaction.atomic():
         if obj._state.adding:
             obj.version = 1  # type: ignore[attr-defined]
+            if before_write is not None:
+                before_write(None)
             obj.save(force_insert=True)
             for name, values in related.items():
                 getattr(obj, name).set(values)
@@ -269,6 +280,8 @@ def audited_save(
             obj.version = current.version  # type: ignore[attr-defined]
             return obj
         obj.version = current.version + 1  # type: ignore[attr-defined]
+        if before_write is not None:
+            before_write(current)
         obj.save()
         for name, values in links.items():
             getattr(obj, name).set(values)

@@ -34,7 +34,7 @@ from agents.models import (
     Webhook,
     WebhookEvent,
 )
-from phone_numbers import phone
+from phone_numbers import phone, upkeep
 from phone_numbers.models import PhoneNumber, TelephonyProvider
 from users.models import User
 
@@ -215,6 +215,8 @@ def seed(
         if progress:
             progress(made, numbers)
     counts["numbers"] = made
+    # Rows written in bulk bypass the write paths: compute what they keep, once.
+    upkeep.rebuild()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -416,6 +418,8 @@ NUMBER_COLUMNS = (
     "example_context",
     "telephony_provider",
     "telephony_account_connection_id",
+    "agent_without_webhook",
+    "misconfigured",
     "version",
     "created_at",
     "updated_at",
@@ -487,6 +491,8 @@ def _number_batches(
                 {"customer_name": "Alex"} if index % 8 == 0 else {},
                 provider.value,
                 connection_id,
+                False,  # the kept health columns and the counts: upkeep.rebuild below
+                False,
                 1,
                 now,
                 now,

@@ -12,8 +12,11 @@ class NumbersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .dependents import register
+        from . import dependents, upkeep
 
         # Deleting an agent or a connection unlinks the numbers that use it first,
         # each a versioned, audited write (agents.services.graph_object_delete).
-        register()
+        dependents.register()
+        # A write of the agent graph keeps the numbers' health columns and the
+        # dependent counts (phone_numbers.upkeep).
+        upkeep.register()

@@ -82,6 +82,12 @@ class PhoneNumber(LimitedModel, models.Model):
     number_is_valid = models.BooleanField(
         default=True, editable=False, help_text="libphonenumber considers it valid for its region."
     )
+    # Health findings that depend on the agent graph, kept by every write path of
+    # numbers and of the graph (phone_numbers.upkeep), so filters and badges read
+    # a column instead of joining three tables (phone_numbers.health says what
+    # each means; rebuild_health recomputes them).
+    agent_without_webhook = models.BooleanField(default=False, editable=False)
+    misconfigured = models.BooleanField(default=False, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -119,6 +125,16 @@ class PhoneNumber(LimitedModel, models.Model):
                 name="number_outbound_only",
                 condition=Q(outbound_only=True),
             ),
+            models.Index(
+                fields=["number", "id"],
+                name="number_agent_without_webhook",
+                condition=Q(agent_without_webhook=True),
+            ),
+            models.Index(
+                fields=["number", "id"],
+                name="number_misconfigured",
+                condition=Q(misconfigured=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -137,17 +153,6 @@ class PhoneNumber(LimitedModel, models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def has_connection_mismatch(self) -> bool:
-        """The telephony connection's type does not fit the provider (upstream allows it).
-
-        Part of the "misconfigured connection" finding (``phone_numbers.health``).
-        """
-        conn = self.telephony_account_connection
-        return conn is not None and conn.type not in PROVIDER_CONNECTION_TYPES.get(
-            self.telephony_provider, frozenset()
-        )
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}

@@ -118,11 +118,7 @@ def inventory(
     """The dashboard's numbers: filtered, sorted, with what a row shows in one query."""
     queryset = (
         filter_numbers(PhoneNumber.objects.all(), filters)
-        .select_related(
-            "user",
-            "inbound_agent__openai_account_connection",
-            "telephony_account_connection",
-        )
+        .select_related("user", "inbound_agent", "telephony_account_connection")
         .only(*INVENTORY_COLUMNS)
     )
     return whitelisted_order(queryset, NUMBER_SORTS, sort, desc=desc, default="number")
@@ -139,13 +135,13 @@ INVENTORY_COLUMNS = (
     "user__email",
     "inbound_agent__name",
     "inbound_agent__language",
-    "inbound_agent__webhook",
-    "inbound_agent__openai_account_connection__type",
     "telephony_provider",
     "telephony_account_connection__label",
     "telephony_account_connection__type",
     "active",
     "outbound_only",
+    "agent_without_webhook",
+    "misconfigured",
     "created_at",
     "updated_at",
 )

@@ -35,6 +35,7 @@ from vault.crypto import CredentialDecryptionError
 from vault.fields import plaintext
 from vault.masking import mask_json
 
+from . import upkeep
 from .models import PhoneNumber
 
 # What staff and API clients may change; everything else is upstream's.
@@ -97,6 +98,7 @@ def phone_number_update(
 
     before = {k: _audited(getattr(number, k)) for k in effective}
     before_ids = link_ids(number, effective)
+    old_links = upkeep.ids_of(number)
     for name, value in effective.items():
         setattr(number, name, value)
     number.full_clean(
@@ -113,6 +115,13 @@ def phone_number_update(
         for name in effective
     }
     with transaction.atomic():
+        if upkeep.LINK_FIELDS & effective.keys():
+            # Its agent changed: counts move and the kept health columns follow,
+            # the graph rows locked before this number's (phone_numbers.upkeep).
+            kept = upkeep.number_moved(old_links, upkeep.ids_of(number))
+            columns.update(kept)
+            for column, value in kept.items():
+                setattr(number, column, value)
         written = PhoneNumber.objects.filter(pk=number.pk, version=expected).update(
             **columns, version=F("version") + 1, updated_at=now
         )
@@ -141,13 +150,35 @@ def phone_number_save(
     ``VersionConflict`` and nothing is written (``audit.services.audited_save``,
     shared with the agent graph). The caller has validated ``number``.
     """
-    audited_save(obj=number, actor=actor, expected_version=expected_version)
+    new = upkeep.ids_of(number)
+
+    def keep_health(current: PhoneNumber | None) -> None:
+        old = None if current is None else upkeep.ids_of(current)
+        if old != new:  # counts move, the kept health columns follow
+            for column, value in upkeep.number_moved(old, new).items():
+                setattr(number, column, value)
+
+    with transaction.atomic():
+        if not number._state.adding:
+            stored = (
+                PhoneNumber.objects.filter(pk=number.pk)
+                .values_list(
+                    "inbound_agent_id", "telephony_account_connection_id", "telephony_provider"
+                )
+                .first()
+            )
+            if stored != new:
+                upkeep.lock_links(stored, new)  # graph rows before the number's (upkeep)
+        audited_save(
+            obj=number, actor=actor, expected_version=expected_version, before_write=keep_health
+        )
     return number
 
 
 def phone_number_delete(*, number: PhoneNumber, actor: Actor) -> None:
     """Delete a number, with its last state in the audit trail."""
     with transaction.atomic():
+        upkeep.number_moved(upkeep.ids_of(number), None)  # its counts go with it
         state, ids = observe(number)
         changes = diff(state, {})
         record(

@@ -15,6 +15,7 @@ from agents.models import (
     PromptTemplate,
     Webhook,
 )
+from phone_numbers import upkeep
 from phone_numbers.models import PhoneNumber
 from users.models import User
 
@@ -73,4 +74,9 @@ def make_agent(user: User, **fields: Any) -> Agent:
 def make_number(user: User, number: str | None = None, **fields: Any) -> PhoneNumber:
     number = number or f"+1415555{next(_seq) % 10000:04d}"
     fields.setdefault("telephony_provider", "twilio")
-    return PhoneNumber.objects.create(user=user, number=number, **fields)
+    made = PhoneNumber.objects.create(user=user, number=number, **fields)
+    # Created around the write paths: compute the kept health columns and counts
+    # (phone_numbers.upkeep), so tests see what the services would have kept.
+    upkeep.rebuild()
+    made.refresh_from_db()
+    return made

@@ -125,7 +125,12 @@ def test_the_detail_page_shows_the_numbers_findings(client, support, numbers):
 
 @pytest.mark.parametrize(
     ("key", "index"),
-    [("routes_nowhere", "number_routes_nowhere"), ("invalid_number", "number_invalid")],
+    [
+        ("routes_nowhere", "number_routes_nowhere"),
+        ("invalid_number", "number_invalid"),
+        ("no_webhook", "number_agent_without_webhook"),
+        ("misconfigured", "number_misconfigured"),
+    ],
 )
 def test_a_filter_keeps_the_condition_of_its_partial_index(key, index):
     (partial,) = (i for i in PhoneNumber._meta.indexes if i.name == index)

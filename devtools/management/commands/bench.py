@@ -109,7 +109,7 @@ class _AgentS(serializers.ModelSerializer):
 
     class Meta:
         model = Agent
-        exclude = ["user", "created_at", "updated_at", "version"]
+        exclude = ["user", "created_at", "updated_at", "version", "number_count"]
 
 
 class _NumberS(serializers.ModelSerializer):
