@@ -155,7 +155,8 @@ def _selection(request: HttpRequest) -> Selection:
 
 def _respond(request: HttpRequest, selection: Selection, bulk: BulkStep) -> HttpResponse:
     """The list (the page the form was posted from, by its query string) with the step
-    above its table, and the selection still ticked unless ``keep`` is off."""
+    above its table, and the selection still ticked: cleared only once a change was
+    applied to every number (a refusal keeps it, to try again)."""
     keep = not (bulk.result and not bulk.result.refused)
     return inventory_response(
         request,
@@ -168,10 +169,11 @@ def _respond(request: HttpRequest, selection: Selection, bulk: BulkStep) -> Http
 
 
 def _customer_emails(owner_ids: Any) -> list[str]:
-    ids = list(owner_ids)[: NAMED_CUSTOMERS + 1]
+    """The customers' emails, when there are few enough to name."""
     if len(owner_ids) > NAMED_CUSTOMERS:
         return []
-    return list(User.objects.filter(pk__in=ids).order_by("email").values_list("email", flat=True))
+    users = User.objects.filter(pk__in=list(owner_ids)).order_by("email")
+    return list(users.values_list("email", flat=True))
 
 
 def _read(selection: Selection, kind: str) -> tuple[BulkSelection | None, str]:

@@ -195,7 +195,6 @@ def _page(
     context["panel_cells"] = [
         (f, editing if f is field else cell) for f, cell in context["panel_cells"]
     ]
-    context["editing"] = field
     return render(request, "numbers/detail.html", context)
 
 

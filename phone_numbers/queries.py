@@ -52,6 +52,10 @@ class NumberFilters:
     outbound_only: bool | None = None
     language: str = ""
     health: str = ""
+    # What a number depends on in the agent graph: "which numbers use this?"
+    prompt: Any = None  # through its agent
+    webhook: Any = None  # through its agent
+    connection: Any = None  # as telephony connection, or its agent's LLM connection
 
 
 def search_q(text: str) -> Q:
@@ -106,6 +110,20 @@ def filter_numbers(
         queryset = queryset.filter(inbound_agent__language=filters.language)
     if filters.health in HEALTH_FINDINGS:
         queryset = queryset.filter(HEALTH_FINDINGS[filters.health].condition)
+    # The agents first, then the numbers by their ids (as search_q does): the
+    # planner then knows how few numbers it selects.
+    if filters.prompt is not None:
+        agents = Agent.objects.filter(prompt=filters.prompt)
+        queryset = queryset.filter(inbound_agent__in=_ids_or_subquery(agents))
+    if filters.webhook is not None:
+        agents = Agent.objects.filter(webhook=filters.webhook)
+        queryset = queryset.filter(inbound_agent__in=_ids_or_subquery(agents))
+    if filters.connection is not None:
+        agents = Agent.objects.filter(openai_account_connection=filters.connection)
+        queryset = queryset.filter(
+            Q(telephony_account_connection=filters.connection)
+            | Q(inbound_agent__in=_ids_or_subquery(agents))
+        )
     return queryset
 
 

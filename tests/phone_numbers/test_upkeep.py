@@ -161,3 +161,29 @@ def test_rebuild_health_repairs_and_check_reports_drift(owner, graph):
     out = io.StringIO()
     call_command("rebuild_health", "--check", stdout=out)
     assert "exact" in out.getvalue()
+
+
+def test_each_dependents_filter_lists_exactly_the_counted_numbers(owner, graph):
+    """The inventory filters by prompt, webhook and connection (issue 16): each lists
+    the numbers the kept count counts."""
+    from phone_numbers.queries import NumberFilters, filter_numbers
+
+    desk, bare = graph["desk"], graph["bare"]
+    for i, agent in enumerate([desk, desk, bare, None]):
+        new_number(
+            owner,
+            f"020{i}",
+            inbound_agent=agent,
+            telephony_account_connection=graph["twilio"] if i % 2 else None,
+        )
+    everything = PhoneNumber.objects.all()
+    for name, obj in [
+        ("prompt", graph["prompt"]),
+        ("webhook", graph["hook"]),
+        ("connection", graph["openai"]),
+        ("connection", graph["twilio"]),
+        ("agent", desk),
+    ]:
+        fresh = type(obj).objects.get(pk=obj.pk)
+        listed = filter_numbers(everything, NumberFilters(**{name: obj}))
+        assert listed.count() == fresh.number_count > 0, name
