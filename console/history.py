@@ -240,7 +240,10 @@ def readable_entries(entries: list[AuditEntry], user: Any) -> list[ReadableEntry
     for entry in entries:
         rows = change_rows(entry)
         revert_url, refusal = None, ""
-        if may_revert and entry.pk not in undone:
+        # Only a number's field changes offer a revert, or say why they cannot: a line
+        # under every creation, agent or account entry would be noise to read past.
+        offers = entry.object_type == NUMBER and entry.action == Action.UPDATE
+        if may_revert and offers and entry.pk not in undone:
             refusal = revert_refusal(entry) or ""
             if not refusal:
                 revert_url = reverse("audit:revert", args=[entry.pk])
