@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from core.ordering import whitelisted_order
+from users.models import User
 
 from .models import AccountConnection, Action, Agent, Webhook
 
@@ -85,24 +88,13 @@ def agent_directory(
         "provider",
         "model",
         "updated_at",
+        "number_count",
         "user__email",
         "prompt__label",
         "webhook__label",
         "webhook__url",
     )
     return whitelisted_order(queryset, AGENT_SORTS, sort, desc=desc, default="name")
-
-
-def routed_number_counts(agent_ids: list[Any]) -> dict[Any, int]:
-    """How many numbers route to each of these agents (one grouped query).
-
-    Through the reverse relation, so the agents layer never imports numbers."""
-    rows = (
-        Agent.objects.filter(pk__in=agent_ids)
-        .annotate(n=Count("phone_numbers"))
-        .values_list("pk", "n")
-    )
-    return dict(rows)
 
 
 def agent_providers() -> list[str]:
@@ -134,4 +126,76 @@ def connection_directory() -> QuerySet[AccountConnection]:
         AccountConnection.objects.select_related("user")
         .defer("credentials")
         .order_by("label", "id")
+    )
+
+
+# --- One customer's account page ---------------------------------------------------
+
+OWNED_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Owned:
+    """The first OWNED_SHOWN agents, webhooks and connections of one account, and how
+    many of each it has."""
+
+    agents: list[Agent]
+    webhooks: list[Webhook]
+    connections: list[AccountConnection]
+    agent_count: int
+    webhook_count: int
+    connection_count: int
+
+
+def _owned_count(model: Any) -> Any:
+    # COUNT(user_id): the owner's index answers it without reading the rows.
+    rows = (
+        model.objects.filter(user=OuterRef("pk"))
+        .order_by()
+        .values("user")
+        .annotate(n=Count("user"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
+def owned_by(owner: Any, *, limit: int = OWNED_SHOWN) -> Owned:
+    """What an account owns in the agent graph, for its page; four queries whatever it
+    owns (each list by name or label, then id; credentials never loaded: the page
+    shows the stored masked preview)."""
+    agents = (
+        Agent.objects.filter(user=owner)
+        .select_related("webhook")
+        .only(
+            "id",
+            "name",
+            "language",
+            "number_count",
+            "webhook_id",
+            "webhook__label",
+            "webhook__url",
+        )
+        .order_by("name", "id")
+    )
+    webhooks = Webhook.objects.filter(user=owner).order_by("label", "id")
+    connections = (
+        AccountConnection.objects.filter(user=owner).defer("credentials").order_by("label", "id")
+    )
+    counts = (
+        User.objects.filter(pk=owner)
+        .annotate(
+            agents=_owned_count(Agent),
+            webhooks=_owned_count(Webhook),
+            connections=_owned_count(AccountConnection),
+        )
+        .values("agents", "webhooks", "connections")
+        .first()
+    ) or {"agents": 0, "webhooks": 0, "connections": 0}
+    return Owned(
+        agents=list(agents[:limit]),
+        webhooks=list(webhooks[:limit]),
+        connections=list(connections[:limit]),
+        agent_count=counts["agents"],
+        webhook_count=counts["webhooks"],
+        connection_count=counts["connections"],
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -51,6 +53,7 @@ class AuditFilters:
     source: str = ""
     object_type: str = ""
     object_id: str = ""
+    owner: Any = None  # the account whose objects' entries are shown
     field: str = ""
     since: date | None = None
     until: date | None = None
@@ -83,6 +86,8 @@ def audit_trail(filters: AuditFilters) -> QuerySet[AuditEntry]:
         queryset = queryset.filter(object_type=filters.object_type)
     if filters.object_id:
         queryset = queryset.filter(object_id=filters.object_id)
+    if filters.owner is not None:
+        queryset = queryset.filter(owner=filters.owner)
     if filters.field:
         queryset = queryset.filter(fields__contains=f",{filters.field},")
     if filters.since:
@@ -106,3 +111,76 @@ def object_types() -> list[str]:
         "users.user",
         "users.apitoken",
     ]
+
+
+# --- The overview and a customer's account page -------------------------------------
+
+RECENT_SHOWN = 10
+
+
+def recent_changes(*, owner: Any = None, limit: int = RECENT_SHOWN) -> list[AuditEntry]:
+    """The newest entries, of ``owner``'s objects when given (indexes ``audit_recent`` and
+    ``audit_owner_recent``: a range scan of ``limit`` rows, whatever the trail's size)."""
+    entries = AuditEntry.objects.all() if owner is None else AuditEntry.objects.filter(owner=owner)
+    return list(entries.order_by("-created_at", "-id")[:limit])
+
+
+# A day with more entries than this is not counted entry by entry: its count is
+# estimated from the ids at its boundaries (entries are numbered as they are
+# written), so 30 busy days cost 30 x DAY_COUNT_LIMIT index entries at most.
+DAY_COUNT_LIMIT = 2_000
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """How many entries were written on one day (in the site's time zone)."""
+
+    day: date
+    count: int
+    is_estimated: bool = False
+
+
+def changes_per_day(*, days: int = 30, today: date | None = None) -> list[DayCount]:
+    """Entries per day for the ``days`` days up to ``today``, oldest first; one query.
+
+    Each day is a bounded COUNT (at most DAY_COUNT_LIMIT + 1 entries of the index
+    on ``created_at``) beside the id of the day's first entry. A day over the bound
+    is estimated as the next day's first id minus its own (ids grow as entries are
+    written; a rolled-back write leaves a gap, so it is flagged as an estimate).
+    """
+    today = today or timezone.localdate()
+    starts = [
+        timezone.make_aware(datetime.combine(today - timedelta(days=n), time.min))
+        for n in range(days - 1, -2, -1)  # each day's midnight, and tomorrow's
+    ]
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    moment = connection.ops.adapt_datetimefield_value
+    first_id_sql = (
+        f"(SELECT id FROM {table} WHERE created_at >= %s ORDER BY created_at, id LIMIT 1)"  # noqa: S608
+    )
+    parts, params = [], []
+    for n, (start, end) in enumerate(pairwise(starts)):
+        parts.append(
+            f"SELECT {n} AS n, (SELECT COUNT(*) FROM (SELECT 1 FROM {table} "  # noqa: S608
+            f"WHERE created_at >= %s AND created_at < %s LIMIT {DAY_COUNT_LIMIT + 1}) AS d), "
+            f"{first_id_sql}"
+        )
+        params += [moment(start), moment(end), moment(start)]
+    # After the last day: the first id from tomorrow on, or the next id to be written.
+    parts.append(
+        f"SELECT {days} AS n, NULL, "  # noqa: S608 - our table name and our integers
+        f"COALESCE({first_id_sql}, (SELECT MAX(id) FROM {table}) + 1, 1)"
+    )
+    params.append(moment(starts[-1]))
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 1", params)
+        rows = [row[1:] for row in cursor.fetchall()]
+    counts = []
+    for n, (bounded, first_id) in enumerate(rows[:-1]):
+        day = today - timedelta(days=days - 1 - n)
+        if bounded <= DAY_COUNT_LIMIT:
+            counts.append(DayCount(day, bounded))
+            continue
+        following = next(r[1] for r in rows[n + 1 :] if r[1] is not None)
+        counts.append(DayCount(day, max(following - first_id, bounded), is_estimated=True))
+    return counts

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 
 from vault.crypto import CredentialDecryptionError
@@ -171,6 +172,14 @@ def diff(before: dict[str, Any], after: dict[str, Any], only: Any = None) -> dic
     }
 
 
+def owner_of(obj: models.Model) -> Any:
+    """The id of the account ``obj`` belongs to: its ``user``, or itself for an account
+    (None for what no account owns, such as a staff group)."""
+    if obj._meta.label == settings.AUTH_USER_MODEL:
+        return obj.pk
+    return getattr(obj, "user_id", None)
+
+
 def record(
     *,
     actor: Actor,
@@ -184,7 +193,8 @@ def record(
 
     ``refs`` holds the ids of the linked objects ``changes`` names (``ref_pairs``);
     ``reverts`` is the entry this change undid. The actor's reason is stored
-    with credential-shaped text masked (``audit.reasons.stored_reason``).
+    with credential-shaped text masked (``audit.reasons.stored_reason``); the
+    object's owner (``owner_of``) finds it among that account's changes.
     """
     if action == Action.UPDATE and not changes:
         return None
@@ -202,6 +212,7 @@ def record(
         reason=stored_reason(actor.reason),
         refs=refs or {},
         reverts=reverts,
+        owner=owner_of(obj),
     )
 
 

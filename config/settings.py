@@ -209,7 +209,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "numbers:list"
+LOGIN_REDIRECT_URL = "home"  # the overview: what support staff look for first
 LOGOUT_REDIRECT_URL = "login"
 # Superusers and number admins (who can reroute every customer's calls) must
 # sign in with a TOTP code as well; off only for the demo and the tests.

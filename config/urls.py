@@ -10,6 +10,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from console.overview import overview_page
 from core import views as core_views
 
 handler400 = "core.views.bad_request"
@@ -31,12 +32,13 @@ class FaviconView(RedirectView):
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
-    path("", RedirectView.as_view(pattern_name="numbers:list"), name="home"),
+    path("", overview_page, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("console.urls.account")),
     path("numbers/", include("console.urls.numbers")),
     path("audit/", include("console.urls.audit")),
+    path("customers/", include("console.urls.customers")),
     path("", include("console.urls.agents")),
     path("v1/", include("api.urls")),
     path("admin/", admin.site.urls),

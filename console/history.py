@@ -36,6 +36,7 @@ OBJECT_PAGES = {
     "agents.agent": "agents:detail",
     "agents.webhook": "agents:webhook",
     "agents.accountconnection": "agents:connection",
+    "users.user": "customers:detail",  # an account: its page (console.customers)
 }
 CHANGE_NUMBERS = "numbers.change_phonenumber"
 NUMBER = PhoneNumber._meta.label_lower

@@ -163,6 +163,7 @@ def _respond(
         "can_edit": user.has_perm(CHANGE),
         "list_url": reverse("numbers:list"),
         "owner_query": "?owner=",
+        "health_query": "?health=",
         "editing": field.key if form is not None and slot == "row" else "",
         "oob": row_follows,
         # The panel's cell of this field, or every cell after a row save.

@@ -26,7 +26,8 @@ class NumberRow:
     which costs less per variable than the Django template language (figures in
     docs/benchmarks.md). ``findings`` are the row's health badges
     (``phone_numbers.health``, the same definitions as the inventory's filter);
-    ``checked``: the row is in the bulk selection a bulk step carries.
+    ``checked``: the row is in the bulk selection a bulk step carries;
+    ``owner_url``: the owner's account page (``console.customers``).
     """
 
     n: PhoneNumber
@@ -41,6 +42,7 @@ class NumberRow:
     updated_iso: str
     updated_text: str
     checked: bool = False
+    owner_url: str = ""
 
 
 def number_rows(
@@ -68,19 +70,26 @@ def number_rows(
                 updated_iso=updated.isoformat(),
                 updated_text=updated.strftime("%Y-%m-%d %H:%M"),
                 checked=pk in selected,
+                owner_url=pk_url("customers:detail", n.user_id),
             )
         )
     return rows
 
 
 def render_rows(
-    rows: list[NumberRow], *, can_edit: bool, owner_query: str = "?owner="
+    rows: list[NumberRow],
+    *,
+    can_edit: bool,
+    owner_query: str = "?owner=",
+    health_query: str = "?health=",
 ) -> SafeString:
     """The ``<tr>`` elements of ``rows`` (console/jinja2/numbers/_rows.jinja, autoescaped).
 
     ``owner_query`` is the list's query string ending in ``owner=`` (each row's owner
-    link appends its id). An edited row is rendered by ``console.number_edits``,
-    whose Jinja2 response includes the same template.
+    link appends its id), ``health_query`` the same ending in ``health=`` (each
+    finding's badge appends its key: the list narrowed to that finding). An edited
+    row is rendered by ``console.number_edits``, whose Jinja2 response includes the
+    same template.
     """
     template = engines["jinja2"].get_template("numbers/_rows.jinja")
     html = template.render(
@@ -89,6 +98,7 @@ def render_rows(
             "can_edit": can_edit,
             "list_url": reverse("numbers:list"),
             "owner_query": owner_query,
+            "health_query": health_query,
         }
     )
     return mark_safe(html)  # noqa: S308 - autoescaped by the Jinja2 environment

@@ -10,7 +10,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from agents.models import Agent
 from audit.queries import history_for
 from console.access import staff_view
 from console.csvexport import csv_response, csv_safe
@@ -27,7 +26,8 @@ from console.number_fields import panel_cells
 from console.number_rows import number_rows, render_rows
 from phone_numbers import queries
 from phone_numbers.health import HEALTH_FINDINGS, findings_for
-from phone_numbers.models import PhoneNumber, TelephonyProvider
+from phone_numbers.models import PROVIDER_CONNECTION_TYPES, PhoneNumber, TelephonyProvider
+from phone_numbers.queries import CONNECTION_ROLES
 from users.models import User
 
 COLUMNS = [
@@ -44,7 +44,8 @@ COLUMNS = [
 
 
 def _chips(form: NumberFilterForm) -> list[Chip]:
-    """The filters in force, each with its display value (at most 2 small queries)."""
+    """The filters in force, each with its display value (one small query, the
+    owner's; the agent, prompt, webhook and connection were read by the form)."""
     f = form.filters()
     chips = []
     if f.q:
@@ -53,8 +54,15 @@ def _chips(form: NumberFilterForm) -> list[Chip]:
         owner = User.objects.filter(pk=f.owner).values_list("email", flat=True).first()
         chips.append(Chip("Owner", owner or "unknown account", "owner"))
     if f.agent is not None:
-        agent = Agent.objects.filter(pk=f.agent).values_list("name", flat=True).first()
-        chips.append(Chip("Agent", agent or "unknown agent", "agent"))
+        chips.append(Chip("Agent", f.agent.name, "agent"))
+    if f.prompt is not None:
+        chips.append(Chip("Prompt", str(f.prompt), "prompt"))
+    if f.webhook is not None:
+        chips.append(Chip("Webhook", str(f.webhook), "webhook"))
+    if f.connection is not None:
+        chips.append(Chip("Connection", str(f.connection), "connection"))
+        if f.connection_role:
+            chips.append(Chip("Used for", CONNECTION_ROLES[f.connection_role], "connection_role"))
     if f.provider:
         chips.append(Chip("Provider", TelephonyProvider(f.provider).label, "provider"))
     if f.active is not None:
@@ -87,6 +95,7 @@ def inventory_context(
             number_rows(page.items, selected=selected),
             can_edit=can_edit,
             owner_query=query_ending_with(request, "owner"),
+            health_query=query_ending_with(request, "health"),
         ),
         "headers": sort_headers(columns, sort, desc),
         "chips": _chips(form),
@@ -118,10 +127,14 @@ def inventory(request: HttpRequest) -> HttpResponse:
 def detail_context(request: HttpRequest, number: PhoneNumber) -> dict[str, Any]:
     """What the detail page and panel show of a number read by ``phone_number_detail``
     (an edit without JavaScript shows it too, with one cell's form in place)."""
+    conn = number.telephony_account_connection
     return {
         "number": number,
         "agent": number.inbound_agent,
         "findings": findings_for(number),
+        # Which part of a "Misconfigured connection" is the telephony connection's.
+        "connection_mismatch": conn is not None
+        and conn.type not in PROVIDER_CONNECTION_TYPES.get(number.telephony_provider, ()),
         "panel_cells": panel_cells(number, request.user),  # the fields edited in place
         "history": history_for(number),
     }

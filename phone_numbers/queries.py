@@ -56,6 +56,7 @@ class NumberFilters:
     prompt: Any = None  # through its agent
     webhook: Any = None  # through its agent
     connection: Any = None  # as telephony connection, or its agent's LLM connection
+    connection_role: str = ""  # with connection: "telephony" or "llm" only (CONNECTION_ROLES)
 
 
 def search_q(text: str) -> Q:
@@ -119,12 +120,22 @@ def filter_numbers(
         agents = Agent.objects.filter(webhook=filters.webhook)
         queryset = queryset.filter(inbound_agent__in=_ids_or_subquery(agents))
     if filters.connection is not None:
-        agents = Agent.objects.filter(openai_account_connection=filters.connection)
-        queryset = queryset.filter(
-            Q(telephony_account_connection=filters.connection)
-            | Q(inbound_agent__in=_ids_or_subquery(agents))
-        )
+        uses = Q()
+        if filters.connection_role != "llm":
+            uses |= Q(telephony_account_connection=filters.connection)
+        if filters.connection_role != "telephony":
+            agents = Agent.objects.filter(openai_account_connection=filters.connection)
+            uses |= Q(inbound_agent__in=_ids_or_subquery(agents))
+        queryset = queryset.filter(uses)
     return queryset
+
+
+# How a number can use a connection: the two kept counts of ``AccountConnection``
+# (``telephony_number_count``, ``llm_number_count``), each one filter.
+CONNECTION_ROLES = {
+    "telephony": "telephony",
+    "llm": "its agent's LLM",
+}
 
 
 def inventory(
@@ -163,6 +174,15 @@ INVENTORY_COLUMNS = (
     "created_at",
     "updated_at",
 )
+
+
+def dependent_numbers(filters: NumberFilters) -> QuerySet[PhoneNumber]:
+    """The numbers an agent's, webhook's or connection's page lists as depending on it:
+    the inventory's rows in its order, plus the agent's LLM connection (which says
+    whether a number uses a connection for telephony or through its agent)."""
+    return inventory(filters=filters).only(
+        *INVENTORY_COLUMNS, "inbound_agent__openai_account_connection"
+    )
 
 
 def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:

@@ -17,3 +17,11 @@ class AgentFilterForm(ListForm):
     owner = forms.UUIDField(required=False)
     language = forms.ChoiceField(choices=[("", "Any language"), *Language.choices], required=False)
     provider = forms.CharField(max_length=64, required=False)
+
+
+class DependentNumbersForm(ListForm):
+    """The paging of a detail page's dependent numbers (the inventory's order:
+    by number); their filters are the page's object, not the query string."""
+
+    sort_columns = ("number",)
+    default_sort = "number"

@@ -73,6 +73,7 @@ class AuditFilterForm(ListForm):
         choices=_object_type_choices, required=False, label="Object type"
     )
     object_id = forms.CharField(max_length=64, required=False, label="Object id")
+    owner = forms.UUIDField(required=False, label="Account")
     entry = forms.IntegerField(min_value=1, max_value=_MAX_ID, required=False, label="Entry")
     field = forms.ChoiceField(choices=_field_choices, required=False)
     since = forms.DateField(
@@ -92,6 +93,7 @@ class AuditFilterForm(ListForm):
             source=self.value("source", ""),
             object_type=self.value("object_type", ""),
             object_id=self.value("object_id", "").strip(),
+            owner=self.value("owner"),
             field=self.value("field", ""),
             since=self.value("since"),
             until=self.value("until"),

@@ -1,11 +1,17 @@
-"""Template helpers: readable JSON with secrets masked, phone display, filter-chip links."""
+"""Template helpers: readable JSON with secrets masked, phone display, filter-chip links,
+and the "N numbers" links to the filtered inventory."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.html import format_html
 
 from audit.reasons import ReasonField
 from console.history import ReadableEntry, readable_entries
@@ -34,6 +40,19 @@ def url_without(context: template.Context, key: str) -> str:
     """``console.lists.query_without``: a filter chip's remove link (page links, sort
     links and exports use Django's ``{% querystring %}``)."""
     return query_without(context["request"], key)
+
+
+@register.simple_tag
+def numbers_link(count: int, **filters: Any) -> str:
+    """The words "N numbers", linked to the inventory filtered to exactly those numbers
+    (``filters``: ``agent=``, ``prompt=``, ``webhook=``, ``connection=`` with an
+    optional ``connection_role=``). ``count`` is a kept count (``phone_numbers.upkeep``),
+    never counted per request; none is plain text."""
+    text = f"{intcomma(count)} number{pluralize(count)}"
+    if not count:
+        return text
+    url = f"{reverse('numbers:list')}?{urlencode(filters)}"
+    return format_html('<a href="{}" data-numbers-link>{}</a>', url, text)
 
 
 @register.simple_tag(takes_context=True)

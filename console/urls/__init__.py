@@ -1,2 +1,3 @@
 """The console's URLs, one module per namespace (``numbers``, ``agents``, ``audit``,
-``account``), each included from ``config.urls``."""
+``account``, ``customers``), each included from ``config.urls``, which also maps ``/``
+to the overview (``console.overview``)."""

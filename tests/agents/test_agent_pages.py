@@ -69,27 +69,28 @@ def test_the_agent_list_query_count_is_constant(
         make_number(owner, f"+1303555{i:04d}", inbound_agent=make_agent(owner))
     client.force_login(support)
     client.get(reverse("agents:list"), HTTP_HX_REQUEST="true")
-    # session, user, 2 perms, page, count, routed counts; on PostgreSQL an unfiltered
-    # list also sets per-query planning for its transaction (core.db.custom_plans) and
-    # asks the planner for the table's size (pg_class.reltuples).
-    # (Inside the test's own transaction that block is a SAVEPOINT and its RELEASE.)
-    with django_assert_num_queries(7 + 4 * (connection.vendor == "postgresql")):
+    # session, user, 2 perms, page, count (each agent's routed numbers are its kept
+    # number_count); on PostgreSQL an unfiltered list also sets per-query planning for
+    # its transaction (core.db.custom_plans) and asks the planner for the table's size
+    # (pg_class.reltuples). (Inside the test's own transaction that block is a
+    # SAVEPOINT and its RELEASE.)
+    with django_assert_num_queries(6 + 4 * (connection.vendor == "postgresql")):
         client.get(reverse("agents:list"), {"size": size}, HTTP_HX_REQUEST="true")
 
 
 def test_the_agent_page_shows_its_numbers(client, support, graph):
     client.force_login(support)
     body = client.get(reverse("agents:detail", args=[graph["desk"].pk])).content.decode()
-    assert "Numbers routed to this agent (3)" in body and "+1 415-555-0100" in body
+    assert "3 numbers</a> route to this agent." in body and "+1 415-555-0100" in body
     assert SECRET not in body
 
 
 def test_webhook_and_connection_pages_show_what_depends_on_them(client, support, graph):
     client.force_login(support)
     hook = client.get(reverse("agents:webhook", args=[graph["hook"].pk])).content.decode()
-    assert "1 agent, answering 3 numbers" in hook and "Front Desk" in hook
+    assert "1 agent, answering <a " in hook and "3 numbers</a>." in hook and "Front Desk" in hook
     conn = client.get(reverse("agents:connection", args=[graph["twilio"].pk])).content.decode()
-    assert "Numbers using it for telephony (3)" in conn and SECRET not in conn
+    assert "3 numbers</a> use it for telephony" in conn and SECRET not in conn
     assert "LAST" in conn
     llm = client.get(reverse("agents:connection", args=[graph["llm"].pk])).content.decode()
     assert "Agents using it as their LLM connection (1)" in llm

@@ -32,7 +32,7 @@ def signed_in(browser, live_server, email):
     context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto("/login/")
+    page.goto("/login/?next=/numbers/")  # sign-in lands on the overview otherwise
     page.fill("#id_username", email)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")

@@ -47,7 +47,7 @@ def sign_in(page) -> None:
 
 
 def rows(page) -> list[str]:
-    return page.locator("table[data-rows] tbody tr td.num a").all_inner_texts()
+    return page.locator("table[data-rows] tbody tr td.num a[data-open]").all_inner_texts()
 
 
 def test_sign_in_search_reload_and_back(page, inventory):

@@ -50,7 +50,7 @@ def new_page(browser, live_server, *, javascript: bool = True):
 
 
 def sign_in(page) -> None:
-    page.goto("/login/")
+    page.goto("/login/?next=/numbers/")  # sign-in lands on the overview otherwise
     page.fill("#id_username", EMAIL)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")

@@ -106,3 +106,16 @@ def test_a_new_report_keeps_the_hand_written_why_section():
         "# Benchmarks\n\nnew table\n\n## Why these choices\n\n- a reason: 1 ms\n"
     )
     assert keep_why_section("# Benchmarks\n", "") == "# Benchmarks\n"
+
+
+def test_the_health_filters_overview_and_account_page_cases_answer_200(
+    client, superuser, owner, inventory
+):
+    client.force_login(superuser)
+    rows = Command()._health_and_overview(client, {"HTTP_HX_REQUEST": "true"}, repeats=1)
+    labels = [label for label, _result, _peer in rows]
+    assert len(labels) == 2 * 4 + 2
+    assert labels[-1] == "customer account page (the customer with the most numbers, 23)"
+    assert all(result["status"] == 200 for _label, result, _peer in rows), rows
+    assert all(result["queries"] < 20 for _label, result, _peer in rows), rows
+    assert Command.biggest_customer() == (owner.pk, 23)

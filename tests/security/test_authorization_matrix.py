@@ -23,6 +23,8 @@ from users.services import api_token_create
 pytestmark = pytest.mark.django_db
 
 READ = {
+    "home",
+    "customers:detail",
     "numbers:list",
     "numbers:detail",
     "numbers:export",
@@ -57,7 +59,7 @@ REVERT = {"audit:revert"}
 # With STAFF_TOTP_REQUIRED off (the tests' default) nobody owes a code, so the
 # verify page sends everyone on; tests/users/test_second_factor.py covers it on.
 OWN_ACCOUNT = {"account:detail": 200, "account:verify": 302, "account:setup": 200}
-PUBLIC = {"login": 200, "healthz": 200, "logout": 405, "home": 302, "favicon": 302}
+PUBLIC = {"login": 200, "healthz": 200, "logout": 405, "favicon": 302}
 
 
 @pytest.fixture
@@ -94,6 +96,7 @@ def world(db):
         "agents:webhook": webhook,
         "agents:connection": conn,
         "audit": entry,
+        "customers": owner,
     }
     return users, objects
 
@@ -135,8 +138,6 @@ def admin_expected(user: User | None, name: str) -> int:
 
 
 def dashboard_expected(user: User | None, name: str, method: str) -> int:
-    if name == "home":
-        return 302  # a redirect, whatever the method
     if name == "login":
         return 302 if user is not None else 200  # signed-in users are sent on
     if name in PUBLIC:

@@ -184,6 +184,7 @@ def planted(db):
         "agents:connection": conns[ConnectionType.TWILIO],
         # The revert page of the entry with the pasted credential in its reason.
         "audit": AuditEntry.objects.filter(object_id=str(number.pk)).latest("id"),
+        "customers": number.user,  # the account page: tokens, connections, changes
     }
     return c, staff, tokens, objects, number
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.db.models import Count
 from django.test import Client
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
@@ -37,6 +38,7 @@ from agents.models import AccountConnection, Action, Agent, Prompt, PromptTempla
 from core.ordering import sort_keys
 from core.pagination import cursor_token, page_of
 from phone_numbers import queries
+from phone_numbers.health import HEALTH_FINDINGS
 from phone_numbers.models import PhoneNumber
 from phone_numbers.queries import NumberFilters
 from users.models import User
@@ -284,6 +286,8 @@ class Command(BaseCommand):
             rows.append((f"inventory full page, {label}", full, admin))
             self.stdout.write(f"  {label}: ours {frag['p50']:.1f} ms, admin {admin['p50']:.1f} ms")
 
+        rows += self._health_and_overview(web, hx, repeats)
+
         factory = APIRequestFactory()
 
         def naive(optimised: bool, page: int, size: int) -> Callable[[], Any]:
@@ -326,6 +330,51 @@ class Command(BaseCommand):
         csv = self._csv(web)
         load = self._load(token, options["load_seconds"])
         self._report(rows, csv, load, options["output"])
+
+    def _health_and_overview(
+        self, web: Client, hx: dict[str, str], repeats: int
+    ) -> list[tuple[str, Result, None]]:
+        """Each health filter's first page, the overview (/), and the account page of
+        the customer with the most numbers (issue 16): no peer has them."""
+        rows: list[tuple[str, Result, None]] = []
+        for key, finding in HEALTH_FINDINGS.items():
+            frag = measure(_get(web, f"/numbers/?size=50&health={key}", **hx), repeats)
+            full = measure(_get(web, f"/numbers/?size=50&health={key}"), repeats)
+            rows.append((f"inventory fragment, health filter '{finding.label}'", frag, None))
+            rows.append((f"inventory full page, health filter '{finding.label}'", full, None))
+            self.stdout.write(
+                f"  health filter {key}: {frag['p50']:.1f} ms, full {full['p50']:.1f}"
+            )
+        overview = measure(_get(web, "/"), repeats)
+        rows.append(
+            ("overview (/): findings, providers, top customers, 30 days of changes", overview, None)
+        )
+        self.stdout.write(f"  overview: {overview['p50']:.1f} ms, {overview['queries']} queries")
+        biggest = self.biggest_customer()
+        if biggest is not None:
+            owner, count = biggest
+            page = measure(_get(web, f"/customers/{owner}/"), repeats)
+            rows.append(
+                (
+                    f"customer account page (the customer with the most numbers, {count:,})",
+                    page,
+                    None,
+                )
+            )
+            self.stdout.write(f"  account page: {page['p50']:.1f} ms, {page['queries']} queries")
+        return rows
+
+    @staticmethod
+    def biggest_customer() -> tuple[Any, int] | None:
+        """The owner with the most numbers and how many (one scan, before measuring)."""
+        row = (
+            PhoneNumber.objects.order_by()
+            .values("user")
+            .annotate(n=Count("user"))
+            .order_by("-n", "user")
+            .first()
+        )
+        return (row["user"], row["n"]) if row else None
 
     def _seed(self, wanted: int) -> None:
         have = PhoneNumber.objects.count()
