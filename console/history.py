@@ -18,7 +18,6 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
@@ -26,6 +25,7 @@ from django.utils.text import capfirst
 from audit.models import Action, AuditEntry
 from audit.queries import reverted_by
 from console.links import pk_url
+from console.times import iso_utc, utc_text
 from phone_numbers import phone
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import revert_refusal
@@ -74,8 +74,9 @@ class ReadableEntry:
 
 
 def when(moment: datetime) -> str:
-    """A time as the trail shows it: the site's zone, named."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+    """A time as the trail shows it (``console.times``: UTC, named; pages use
+    ``|timestamp``, which also gives the ISO time and the reader's zone)."""
+    return utc_text(moment, seconds=True)
 
 
 def object_url(entry: AuditEntry) -> str | None:
@@ -260,7 +261,7 @@ def readable_entries(entries: list[AuditEntry], user: Any) -> list[ReadableEntry
                 object_name=name,
                 object_url=object_url(entry),
                 when=when(entry.created_at),
-                iso=entry.created_at.isoformat(),
+                iso=iso_utc(entry.created_at),
                 rows=rows,
                 shows_before=entry.action == Action.UPDATE,
                 revert_url=revert_url,

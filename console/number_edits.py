@@ -35,7 +35,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -49,6 +48,8 @@ from console.links import pk_url
 from console.number_fields import INLINE_FIELDS, InlineField, panel_cells
 from console.number_rows import number_rows
 from console.numbers import detail_context
+from console.queries import columns_of_page
+from console.times import time_tag
 from phone_numbers import phone, queries, services
 from phone_numbers.models import PhoneNumber
 
@@ -122,11 +123,7 @@ def _form_context(
         "slot": slot,
         "form": form,
         "conflict": conflict,
-        "conflict_at": (
-            timezone.localtime(conflict.created_at).strftime("%Y-%m-%d %H:%M:%S")
-            if conflict
-            else ""
-        ),
+        "conflict_at": time_tag(conflict.created_at, seconds=True) if conflict else "",
         "url": pk_url,
     }
 
@@ -148,6 +145,7 @@ def _respond(
     form: EditForm | None = None,
     conflict: AuditEntry | None = None,
     saved: bool = False,
+    columns: tuple[str, ...] | None = None,
 ) -> HttpResponse:
     """The edited number for its slot: the table row (with the form in the field's
     cell while editing), or the panel's cell; a save updates the other out of band,
@@ -160,6 +158,7 @@ def _respond(
         "saved": saved,
         # The row (numbers/_rows.jinja), for one number.
         "rows": number_rows([number]) if slot == "row" or row_follows else [],
+        "columns": (columns or columns_of_page(request)) if slot == "row" or row_follows else (),
         "can_edit": user.has_perm(CHANGE),
         "list_url": reverse("numbers:list"),
         "owner_query": "?owner=",
@@ -255,6 +254,8 @@ def save_field(request: HttpRequest, pk: Any, key: str) -> HttpResponse:
     if not form.is_valid():
         return _answer(request, field, number, slot=slot, form=form)
     read = _links(number)  # before the service sets the new value on ``number``
+    # The columns its row shows, read before the write (nothing is read after it).
+    columns = columns_of_page(request) if request.htmx else None
     try:
         number = services.phone_number_update(
             number=number,
@@ -278,7 +279,7 @@ def save_field(request: HttpRequest, pk: Any, key: str) -> HttpResponse:
         response = HttpResponseRedirect(pk_url("numbers:detail", number.pk))
         response.status_code = 303  # See Other: the browser GETs the detail page
         return response
-    return _respond(request, field, number, slot=slot, saved=True)
+    return _respond(request, field, number, slot=slot, saved=True, columns=columns)
 
 
 def _answer(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.template import engines
@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from console.links import pk_url
+from console.number_columns import DEFAULT_COLUMNS
 from phone_numbers import phone
 from phone_numbers.health import HealthFinding, findings_for
 from phone_numbers.models import PhoneNumber
@@ -80,11 +81,13 @@ def render_rows(
     rows: list[NumberRow],
     *,
     can_edit: bool,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
     owner_query: str = "?owner=",
     health_query: str = "?health=",
 ) -> SafeString:
     """The ``<tr>`` elements of ``rows`` (console/jinja2/numbers/_rows.jinja, autoescaped).
 
+    ``columns``: the keys of the columns shown, in order (``console.number_columns``).
     ``owner_query`` is the list's query string ending in ``owner=`` (each row's owner
     link appends its id), ``health_query`` the same ending in ``health=`` (each
     finding's badge appends its key: the list narrowed to that finding). An edited
@@ -95,6 +98,7 @@ def render_rows(
     html = template.render(
         {
             "rows": rows,
+            "columns": columns,
             "can_edit": can_edit,
             "list_url": reverse("numbers:list"),
             "owner_query": owner_query,

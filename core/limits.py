@@ -35,6 +35,8 @@ DEFAULTS: dict[str, int] = {
     "text": 10_000,  # any other free-text column
     "url": 2_048,
     "reason": 500,  # why a change was made (audit.reasons): a sentence or a ticket reference
+    "view_name": 80,  # a saved view of the inventory (console.models.SavedView): a short name
+    "view_query": 2_000,  # its stored query string: filters, search, sort and columns
     # A JSON column: its compact UTF-8 encoding in bytes, and its nesting depth
     # ({"a": 1} is depth 1, {"a": {"b": 1}} depth 2).
     "json_bytes": 65_536,

@@ -8,6 +8,7 @@ from django import forms
 
 from agents.models import AccountConnection, Agent, Language, Prompt, Webhook
 from console.lists import ListForm
+from console.number_columns import parse_columns
 from phone_numbers.health import HEALTH_FINDINGS
 from phone_numbers.models import TelephonyProvider
 from phone_numbers.queries import CONNECTION_ROLES, NUMBER_SORTS, NumberFilters
@@ -30,6 +31,21 @@ class DependencyField(forms.ModelChoiceField):
 
     def __init__(self, queryset: Any, **kwargs: Any) -> None:
         super().__init__(queryset, required=False, **kwargs)
+
+
+class ColumnsField(forms.CharField):
+    """``?cols=number,label``: the columns a link or a saved view shows
+    (``console.number_columns``); unknown or repeated keys make it invalid (dropped,
+    with the notice), and absent means the user's own choice."""
+
+    def to_python(self, value: Any) -> tuple[str, ...] | None:
+        text = super().to_python(value)
+        if not text:
+            return None
+        keys = parse_columns(text)
+        if keys is None:
+            raise forms.ValidationError("Unknown columns.", code="invalid")
+        return keys
 
 
 class NumberFilterForm(ListForm):
@@ -57,6 +73,7 @@ class NumberFilterForm(ListForm):
         choices=[("", "Any health"), *((k, f.label) for k, f in HEALTH_FINDINGS.items())],
         required=False,
     )
+    cols = ColumnsField(max_length=200, required=False, label="Columns")
 
     def filters(self) -> NumberFilters:
         return NumberFilters(

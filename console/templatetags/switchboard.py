@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from audit.reasons import ReasonField
 from console.history import ReadableEntry, readable_entries
 from console.lists import query_without
+from console.times import time_tag
 from phone_numbers import phone
 from vault.masking import mask_json
 
@@ -28,6 +29,13 @@ def masked_json(value: Any) -> str:
     if value in (None, {}, []):
         return "—"
     return json.dumps(mask_json(value), indent=2, ensure_ascii=False, sort_keys=True)
+
+
+@register.filter
+def timestamp(moment: Any, precision: str = "minutes") -> str:
+    """A time as ``<time datetime title>`` (``console.times.time_tag``): the one way a
+    page shows a time. ``{{ x.updated_at|timestamp }}``, ``|timestamp:"seconds"``."""
+    return time_tag(moment, seconds=precision == "seconds")
 
 
 @register.filter
@@ -53,6 +61,17 @@ def numbers_link(count: int, **filters: Any) -> str:
         return text
     url = f"{reverse('numbers:list')}?{urlencode(filters)}"
     return format_html('<a href="{}" data-numbers-link>{}</a>', url, text)
+
+
+@register.simple_tag
+def results_status(page: Any, noun: str) -> str:
+    """What the live status region says after a list changes: "25 of about 12,400
+    numbers" (the rows shown, then the list's total), or "No numbers". The only
+    ``aria-live`` text of a list page, so a screen reader does not read the rows."""
+    if page is None or not page.total:
+        return f"No {noun}"
+    about = "about " if page.total_is_estimated else ""
+    return f"{intcomma(len(page.items))} of {about}{intcomma(page.total)} {noun}"
 
 
 @register.simple_tag(takes_context=True)

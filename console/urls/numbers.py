@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from console import number_bulk, number_edits, numbers
+from console import number_bulk, number_edits, numbers, saved_views
 from console.number_fields import INLINE_FIELDS
 
 app_name = "numbers"
@@ -18,6 +18,11 @@ urlpatterns = [
     path("bulk/review", number_bulk.bulk_review, name="bulk_review"),
     path("bulk/apply", number_bulk.bulk_apply, name="bulk_apply"),
     path("bulk/agent-options", number_bulk.bulk_agent_options, name="bulk_agent_options"),
+    # Saved views and the column chooser (console.saved_views).
+    path("views/", saved_views.view_save, name="view_save"),
+    path("views/<uuid:pk>/", saved_views.view_edit, name="view_edit"),
+    path("views/<uuid:pk>/delete", saved_views.view_delete, name="view_delete"),
+    path("columns", saved_views.columns, name="columns"),
     path("<uuid:pk>/", numbers.detail, name="detail"),
     path("<uuid:pk>/agent-options", number_edits.agent_options, name="agent_options"),
 ]

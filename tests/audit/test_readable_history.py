@@ -98,9 +98,10 @@ def test_times_show_their_zone_and_the_exact_time_in_the_title(client, support, 
     entry = update(make_number(owner, "+14155550123"), label="X")
     client.force_login(support)
     body = client.get(reverse("audit:list")).content.decode()
-    iso = entry.created_at.isoformat()
+    # The one time rendering (console.times): UTC named, the exact ISO time on hover.
+    iso = entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     shown = entry.created_at.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
-    assert f'<time datetime="{iso}" title="{iso}">{shown}</time>' in body
+    assert f'<time datetime="{iso}" title="{iso}" data-local data-seconds>{shown}</time>' in body
 
 
 def test_numbers_are_formatted_and_json_is_key_value_lines_with_secrets_masked(

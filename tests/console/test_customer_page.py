@@ -234,3 +234,11 @@ def test_it_reads_a_constant_number_of_queries_whatever_the_account_holds(
     # count, tokens, the owned counts, agents, webhooks, connections, the recent
     # changes and which of them were reverted
     assert queries_for(client, url_of(inventory.acme)) == small == 14
+
+
+def test_the_trail_links_an_accounts_entries_and_its_email_to_its_page(client, support, owner):
+    owner.name = "Acme Corp"
+    user_save(user=owner, actor=Actor("root@switchboard.test", "admin", reason="rename"))
+    client.force_login(support)
+    html = client.get("/audit/", {"object_type": "users.user"}).content.decode()
+    assert url_of(owner) in hrefs(html)

@@ -147,6 +147,7 @@ def test_badges_cost_no_queries_per_row(client, support, owner, django_assert_nu
     # session, user, 2 permission queries, the page and its count; on PostgreSQL an
     # unfiltered list also sets per-query planning (core.db.custom_plans: SAVEPOINT,
     # SET LOCAL, RELEASE) and asks the planner for the table's size.
-    with django_assert_num_queries(6 + 4 * (connection.vendor == "postgresql")):
+    # Plus the user's columns and saved views (console.queries.inventory_preferences).
+    with django_assert_num_queries(7 + 4 * (connection.vendor == "postgresql")):
         body = client.get(URL, {"size": size}, **HX).text
     assert len(badges(body)) >= size

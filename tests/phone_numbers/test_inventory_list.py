@@ -231,7 +231,8 @@ def test_the_query_count_is_constant(client, support, owner, django_assert_num_q
     # an unfiltered list also sets per-query planning for its transaction
     # (core.db.custom_plans) and asks the planner for the table's size (reltuples).
     # (Inside the test's own transaction that block is a SAVEPOINT and its RELEASE.)
-    with django_assert_num_queries(6 + 4 * (connection.vendor == "postgresql")):
+    # Plus the user's columns and saved views (console.queries.inventory_preferences).
+    with django_assert_num_queries(7 + 4 * (connection.vendor == "postgresql")):
         client.get(URL, {"size": size}, **HX)
 
 

@@ -58,6 +58,12 @@ REVERT = {"audit:revert"}
 # A staff member's own account and second factor: any staff member, no model permission.
 # With STAFF_TOTP_REQUIRED off (the tests' default) nobody owes a code, so the
 # verify page sends everyone on; tests/users/test_second_factor.py covers it on.
+# Saved views (console.saved_views): saving one and choosing columns, any viewer
+# (the empty POST: a form error, 200; no columns: only the number, saved, 303);
+# the view's page and its delete, its creator or a number admin (the matrix's view is
+# a number admin's shared view: support sees it but may not change it).
+VIEW_FORMS = {"numbers:view_save": (405, 200), "numbers:columns": (200, 303)}
+VIEW_CHANGES = {"numbers:view_edit": (200, 200), "numbers:view_delete": (405, 200)}
 OWN_ACCOUNT = {"account:detail": 200, "account:verify": 302, "account:setup": 200}
 PUBLIC = {"login": 200, "healthz": 200, "logout": 405, "favicon": 302}
 
@@ -90,6 +96,11 @@ def world(db):
         user.groups.add(groups[group])
         users[role] = user
     Client().post("/login/", {"username": "root@x.test", "password": "wrong"})
+    from console.models import SavedView
+
+    view = SavedView.objects.create(
+        created_by=users["number_admin"], name="Team view", query="active=yes", shared=True
+    )
     objects = {
         "numbers": number,
         "agents:detail": agent,
@@ -97,6 +108,8 @@ def world(db):
         "agents:connection": conn,
         "audit": entry,
         "customers": owner,
+        "numbers:view_edit": view,
+        "numbers:view_delete": view,
     }
     return users, objects
 
@@ -146,6 +159,9 @@ def dashboard_expected(user: User | None, name: str, method: str) -> int:
         return PUBLIC[name] if method == "GET" else 405
     if method == "GET" and name in POST_ONLY:
         return 405
+    for table in (VIEW_FORMS, VIEW_CHANGES):
+        if name in table and table[name][method == "POST"] == 405:
+            return 405
     if method == "POST" and name in READ | EDIT_FORMS | {"account:detail"}:
         return 405
     if user is None:
@@ -158,6 +174,10 @@ def dashboard_expected(user: User | None, name: str, method: str) -> int:
     can_edit = can_view and user.has_perm("numbers.change_phonenumber")
     if name in READ:
         return 200 if can_view else 403
+    if name in VIEW_FORMS:
+        return VIEW_FORMS[name][method == "POST"] if can_view else 403
+    if name in VIEW_CHANGES:
+        return VIEW_CHANGES[name][method == "POST"] if can_edit else 403
     if name in EDIT_FORMS | POST_ONLY | REVERT:
         return 200 if can_edit else 403
     raise AssertionError(f"no rule for {name}: add one to the matrix")
