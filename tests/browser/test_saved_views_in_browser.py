@@ -8,19 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from tests.factories import make_number
 from users.management.commands.setup_roles import ensure_roles
 from users.models import User
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="browser tests run in the PostgreSQL pass"
-    ),
-]
+# Like every browser test: CI=true turns a skip into a failure (tests/conftest.py).
+pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "browser-pass-123456"
 
 
