@@ -6,9 +6,15 @@
 #
 #   scripts/bench_compare.sh [options] OLD_REF [NEW_REF]      (make bench-compare OLD=...)
 #
+#   --mode M           bench: `manage.py bench` of each tree, --rounds times, one tree
+#                      after the other; interleaved: the same cases measured by one
+#                      long-lived process per tree, alternating old and new every few
+#                      requests (--blocks times), so both see the same machine load;
+#                      both (default): bench, then interleaved
 #   --numbers N        numbers to seed and bench (default 1000000)
-#   --repeats N        bench --repeats (default 50)
+#   --repeats N        requests per case, as bench --repeats (default 50)
 #   --rounds N         bench runs per tree, alternating which goes first (default 2)
+#   --blocks N         interleaved: the requests of each case split in N blocks (default 5)
 #   --load-seconds N   bench --load-seconds (default 10)
 #   --reseed           drop and re-create both databases, then seed again
 #   --prepare-only     clone, install, migrate and seed; do not bench
@@ -20,21 +26,24 @@
 # What it keeps in BENCH_DIR: old/ and new/ (clones of this repository at the two
 # commits; uncommitted edits are not included), venv-<hash>/ (one per distinct
 # dependency list: shared when both trees need the same packages, pinned to the
-# versions of this checkout's .venv), old.env / new.env (SECRET_KEY and the credential
-# key each database was seeded with: delete one only together with its database),
-# results/<time>/ (each run's bench report and log, and compare.md).
+# versions of this checkout's .venv when made), old.env / new.env (SECRET_KEY and the
+# credential key each database was seeded with: delete one only together with its
+# database), results/<time>/ (each bench run's report and log, the interleaved
+# workers' logs, and compare.md, the tables printed at the end).
 # A re-run skips the seed when a database already holds --numbers numbers.
 set -euo pipefail
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
-NUMBERS=1000000 REPEATS=50 ROUNDS=2 LOAD_SECONDS=10 RESEED=0 PREPARE_ONLY=0
+NUMBERS=1000000 REPEATS=50 ROUNDS=2 BLOCKS=5 LOAD_SECONDS=10 RESEED=0 PREPARE_ONLY=0 MODE=both
 ARGS=()
 while (($#)); do
     case $1 in
         --numbers) NUMBERS=$2; shift 2 ;;
         --repeats) REPEATS=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
+        --blocks) BLOCKS=$2; shift 2 ;;
+        --mode) MODE=$2; shift 2 ;;
         --load-seconds) LOAD_SECONDS=$2; shift 2 ;;
         --reseed) RESEED=1; shift ;;
         --prepare-only) PREPARE_ONLY=1; shift ;;
@@ -44,6 +53,7 @@ while (($#)); do
     esac
 done
 ((${#ARGS[@]} >= 1 && ${#ARGS[@]} <= 2)) || usage
+[[ $MODE =~ ^(bench|interleaved|both)$ ]] || { echo "--mode: bench, interleaved or both" >&2; exit 2; }
 OLD_REF=${ARGS[0]}
 NEW_REF=${ARGS[1]:-HEAD}
 
@@ -102,7 +112,7 @@ import sys, tomllib
 with open(sys.argv[1], "rb") as f:
     print("\n".join(sorted(tomllib.load(f)["project"]["dependencies"])))
 PY
-    hash=$(cat "$deps" "$CONSTRAINTS" | sha256sum | cut -c1-12)
+    hash=$(sha256sum <"$deps" | cut -c1-12) # pinned when first made, then kept
     venv=$BENCH_DIR/venv-$hash
     VENV[$side]=$venv
     if [[ ! -f $venv/.installed ]]; then
@@ -200,7 +210,6 @@ for path in ("/numbers/?size=50", "/admin/numbers/phonenumber/?q=Billing"):
 done
 ((PREPARE_ONLY)) && { log "prepared; databases ${DB[old]} and ${DB[new]}"; exit 0; }
 
-# --- Bench: ROUNDS runs per tree, alternating which one goes first ----------------
 OUT=$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 {
@@ -208,6 +217,10 @@ mkdir -p "$OUT"
     echo "new ${REF[new]} ${SHA[new]} db ${DB[new]}"
     echo "numbers $NUMBERS repeats $REPEATS rounds $ROUNDS load-seconds $LOAD_SECONDS"
 } >"$OUT/setup.txt"
+: >"$OUT/compare.md"
+
+# --- Bench: ROUNDS runs per tree, alternating which one goes first ----------------
+if [[ $MODE != interleaved ]]; then
 for ((round = 1; round <= ROUNDS; round++)); do
     order=(old new)
     ((round % 2 == 0)) && order=(new old)
@@ -224,7 +237,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 # --- Side-by-side table ------------------------------------------------------------
-"$PYTHON" - "$OUT" "$ROUNDS" >"$OUT/compare.md" <<'PY'
+"$PYTHON" - "$OUT" "$ROUNDS" >>"$OUT/compare.md" <<'PY'
 import re, statistics, sys
 from pathlib import Path
 
@@ -303,5 +316,277 @@ print("\nWall time per bench run (s; load average 1/5/15 min at its end): " + ",
 print("\n" + (f"{len(worse)} case(s) more than 10% worse: " + "; ".join(worse)
               if worse else "No case more than 10% worse."))
 PY
+fi
+
+# --- Interleaved: one process per tree, old and new alternating every few requests -
+if [[ $MODE != bench ]]; then
+    cat >"$OUT/worker.py" <<'PY'
+"""One tree's side of the interleaved comparison, run from the tree's directory.
+
+Sets up what ``manage.py bench`` sets up (the same cases, labels, peers and
+warm-ups; the naive DRF views come from the tree's own bench module), then
+answers one JSON request per line on stdin: time ``n`` calls of one measurable.
+"""
+import json, os, sys, time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+reply_to = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)  # anything else printed goes to the log, not into the replies
+
+import django
+
+django.setup()
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, reset_queries, transaction
+from django.test import Client
+from rest_framework.test import APIRequestFactory, force_authenticate
+
+from core.pagination import page_of
+from phone_numbers import queries
+from phone_numbers.models import PhoneNumber
+from phone_numbers.queries import NumberFilters
+from users.models import User
+from users.services import api_token_create
+
+try:
+    from devtools.management.commands import bench as B
+except ImportError:  # before the layers restructure
+    from core.management.commands import bench as B
+
+request_started.disconnect(reset_queries)
+request_started.disconnect(close_old_connections)
+request_finished.disconnect(close_old_connections)
+with connection.cursor() as cursor:
+    cursor.execute("VACUUM ANALYZE")  # as the bench does before measuring
+
+repeats = int(sys.argv[1])
+staff = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser(
+    "bench@switchboard.local", None)
+web = Client()
+web.force_login(staff)
+hx = {"HTTP_HX_REQUEST": "true"}
+owner = User.objects.filter(is_staff=False, phone_numbers__isnull=False).order_by("email").first()
+_, token = api_token_create(user=owner, name="bench")
+auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+number = PhoneNumber.objects.filter(user=owner).order_by("number").first()
+digits = number.number[2:8]
+deep = B.Command()._cursor_at(500_000)
+
+measurables = {}  # name: (call, warm-up, requests in all, aside), as the bench counts them
+rows = []  # (label, ours, peer or None)
+# The table scans that the trigram cases compare with run on a connection of their
+# own. The bench runs them after all of the index runs of the same statement; here
+# they alternate, and on one connection the plans cached for the prepared statement
+# under "index scans off" (and their costs) would leak into the index runs.
+aside = ThreadPoolExecutor(max_workers=1)
+
+
+def get(path, **headers):
+    return lambda: web.get(path, **headers)
+
+
+def add(name, call, total, warmup=B.WARMUP, apart=False):
+    measurables[name] = (call, warmup, total, apart)
+    return name
+
+
+few = max(5, repeats // 3)
+for label, ours, theirs in [  # bench.py, Command.handle: inventory_cases
+    ("first page", "", ""),
+    ("deep page (row offset 500,000; ours by its Next link)", f"after={deep}", "p=10001"),
+    (f"6-digit number search '{digits}'", f"q={digits}", f"q={digits}"),
+    ("label search 'Billing'", "q=Billing", "q=Billing"),
+    ("provider + active filters", "provider=telnyx&active=yes",
+     "telephony_provider__exact=telnyx&active__exact=1"),
+    ("sorted by label", "sort=label", "o=2"),
+]:
+    # Named by label, not URL: a cursor is signed with each tree's own SECRET_KEY.
+    admin = add(f"admin, {label}", get(f"/admin/numbers/phonenumber/?{theirs}"), few, 2)
+    frag = add(f"fragment, {label}", get(f"/numbers/?size=50&{ours}", **hx), repeats)
+    full = add(f"full page, {label}", get(f"/numbers/?size=50&{ours}"), repeats)
+    rows += [(f"inventory fragment, {label}", frag, admin),
+             (f"inventory full page, {label}", full, admin)]
+
+factory = APIRequestFactory()
+
+
+def naive(optimised, page, size):
+    view = B.naive_view(optimised)
+
+    def call():
+        request = factory.get("/naive", {"page": page, "size": size})
+        force_authenticate(request, user=owner)
+        response = view(request)
+        response.render()
+        return response
+
+    return call
+
+
+for size, page in ((10, 1), (50, 1), (100, 1), (10, 1000), (100, 200)):
+    ours = add(f"api {size} {page}", get(f"/v1/numbers/list?size={size}&page={page}", **auth),
+               repeats)
+    peer = add(f"drf {size} {page}", naive(True, page, size), few)
+    raw = add(f"naive {size} {page}", naive(False, page, size), max(3, repeats // 10), 1)
+    rows += [(f"API list size {size} page {page} vs DRF select_related", ours, peer),
+             (f"API list size {size} page {page} vs DRF without", ours, raw)]
+
+for label, text in [(f"8-digit number search '{number.number[-8:]}'", number.number[-8:]),
+                    ("search matching nothing 'zzqx'", "zzqx")]:
+    def run(text=text):
+        page_of(queries.inventory(filters=NumberFilters(q=text)), page=1, size=50)
+
+    def without(run=run):
+        with transaction.atomic(), connection.cursor() as cursor:
+            for setting in ("bitmapscan", "indexscan", "indexonlyscan"):
+                cursor.execute(f"SET LOCAL enable_{setting} = off")
+            run()
+
+    rows.append((f"{label}: trigram index vs table scan (query only)",
+                 add(f"trigram {text}", run, repeats), add(f"scan {text}", without, few, 1, True)))
+rows.append(("number detail page", add("detail", get(f"/numbers/{number.pk}/"), repeats), None))
+rows.append(("GET /v1/numbers", add("v1 get", get(
+    f"/v1/numbers?phone_number=%2B{number.number[1:]}", **auth), repeats), None))
+
+
+
+def measure(call, ask):
+    """Warm-up, one counted call (first block), then ask["n"] timed calls."""
+    for _ in range(ask["warmup"]):
+        call()
+    answer = {}
+    if ask["count"]:
+        executed = []
+
+        def count(execute, sql, params, many, context):
+            executed.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            response = call()
+        answer["queries"] = len(executed)
+        answer["status"] = getattr(response, "status_code", None)
+    wall, cpu = [], []
+    for _ in range(ask["n"]):
+        started, used = time.perf_counter(), time.process_time()
+        call()
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - used) * 1000)
+    return {**answer, "wall": wall, "cpu": cpu}
+
+
+reply_to.write(json.dumps({"rows": rows, "measurables": {
+    k: [w, n] for k, (_c, w, n, _a) in measurables.items()}}) + "\n")
+for line in sys.stdin:
+    ask = json.loads(line)
+    call, _w, _n, apart = measurables[ask["name"]]
+    answer = aside.submit(measure, call, ask).result() if apart else measure(call, ask)
+    reply_to.write(json.dumps(answer) + "\n")
+PY
+    log "interleaved: $BLOCKS blocks of each case, old and new alternating"
+    started=$SECONDS
+    (export DEBUG=false SWITCHBOARD_DEVTOOLS=true LOG_LEVEL=WARNING SECURE_SSL_REDIRECT=false \
+        ALLOWED_HOSTS=testserver,127.0.0.1,localhost STAFF_TOTP_REQUIRED=false \
+        DB_STATEMENT_TIMEOUT_MS=1800000 DB_LOCK_TIMEOUT_MS=60000
+     "$PYTHON" - "$OUT" "$REPEATS" "$BLOCKS" \
+        "${TREE[old]}" "${VENV[old]}/bin/python" "$BENCH_PG/${DB[old]}" \
+        "${TREE[new]}" "${VENV[new]}/bin/python" "$BENCH_PG/${DB[new]}" \
+        >>"$OUT/compare.md" <<'PY'
+import json, math, os, statistics, subprocess, sys, time
+from pathlib import Path
+
+out, repeats, blocks = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+sides = {"old": sys.argv[4:7], "new": sys.argv[7:10]}
+workers, hello = {}, {}
+for side, (tree, python, url) in sides.items():
+    workers[side] = subprocess.Popen(
+        [python, str(out / "worker.py"), str(repeats)], cwd=tree, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=open(out / f"interleaved-{side}.log", "w"), env={**os.environ, "DATABASE_URL": url})
+for side, worker in workers.items():
+    line = worker.stdout.readline()
+    if not line:
+        sys.exit(f"interleaved: the {side} worker stopped: {out}/interleaved-{side}.log")
+    hello[side] = json.loads(line)
+if [r[0] for r in hello["old"]["rows"]] != [r[0] for r in hello["new"]["rows"]]:
+    print("\nThe two trees' cases differ (not the same seed?); comparing by position.",
+          file=sys.stderr)
+
+
+def ask(side, **request):
+    workers[side].stdin.write(json.dumps(request) + "\n")
+    workers[side].stdin.flush()
+    line = workers[side].stdout.readline()
+    if not line:
+        sys.exit(f"interleaved: the {side} worker stopped: {out}/interleaved-{side}.log")
+    return json.loads(line)
+
+
+samples = {s: {name: {"wall": [], "cpu": [], "blocks": []} for name in hello[s]["measurables"]}
+           for s in sides}
+info = {s: {} for s in sides}
+started = time.monotonic()
+for block in range(blocks):
+    order = ("old", "new") if block % 2 == 0 else ("new", "old")
+    for name, (warmup, total) in hello["old"]["measurables"].items():
+        n = max(1, math.ceil(total / blocks))
+        for side in order:
+            got = ask(side, name=name, n=n, warmup=warmup if block == 0 else min(1, warmup),
+                      count=block == 0)
+            if block == 0:
+                info[side][name] = (got["queries"], got["status"])
+            kept = samples[side][name]
+            kept["wall"] += got["wall"]
+            kept["cpu"] += got["cpu"]
+            kept["blocks"].append(statistics.median(got["wall"]))
+    print(f"interleaved: block {block + 1} of {blocks} done after "
+          f"{time.monotonic() - started:.0f} s", file=sys.stderr)
+for worker in workers.values():
+    worker.stdin.close()
+    worker.wait(timeout=60)
+
+med = statistics.median
+bad_status = [f"{s} {n}: {st}" for s in sides for n, (_q, st) in info[s].items()
+              if st not in (None, 200)]
+print(f"\n# Interleaved, old vs new ({blocks} blocks; each block measures every case "
+      f"in both trees back to back, the first tree alternating; {time.monotonic() - started:.0f} s)\n")
+print("Ratio = peer p50 / ours p50 over all blocks (higher is better); new/old below 0.90 "
+      "fails issue 14's bar. Blocks worse: blocks whose own new/old is below 0.90. "
+      "CPU = ours' Django-process CPU ms per request (p50), which waiting for a core does "
+      "not inflate (PostgreSQL's time is not in it).\n")
+if bad_status:
+    print("**Not 200**: " + "; ".join(bad_status) + "\n")
+print("| case | old ours | old peer | old ratio | new ours | new peer | new ratio | new/old "
+      "| blocks worse | CPU old→new | queries old→new |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+worse = []
+for (label, ours, peer), (_l, n_ours, n_peer) in zip(hello["old"]["rows"], hello["new"]["rows"]):
+    o, n = samples["old"], samples["new"]
+    oo, no = med(o[ours]["wall"]), med(n[n_ours]["wall"])
+    cpu = f"{med(o[ours]['cpu']):.1f}→{med(n[n_ours]['cpu']):.1f}"
+    q = f"{info['old'][ours][0]}→{info['new'][n_ours][0]}"
+    if peer is None:
+        print(f"| {label} | {oo:.1f} | | | {no:.1f} | | | time {no / oo:.2f} | | {cpu} | {q} |")
+        continue
+    op, np_ = med(o[peer]["wall"]), med(n[n_peer]["wall"])
+    ro, rn = op / oo, np_ / no
+    per_block = [(b_np / b_no) / (b_op / b_oo) for b_oo, b_op, b_no, b_np in zip(
+        o[ours]["blocks"], o[peer]["blocks"], n[n_ours]["blocks"], n[n_peer]["blocks"])]
+    flag = " **worse**" if rn / ro < 0.90 else ""
+    if flag:
+        worse.append(label)
+    q += f" (peer {info['old'][peer][0]}→{info['new'][n_peer][0]})"
+    print(f"| {label} | {oo:.1f} | {op:.1f} | {ro:.2f}x | {no:.1f} | {np_:.1f} | {rn:.2f}x "
+          f"| {rn / ro:.2f}{flag} | {sum(r < 0.9 for r in per_block)}/{len(per_block)} "
+          f"| {cpu} | {q} |")
+print("\n" + (f"{len(worse)} case(s) more than 10% worse: " + "; ".join(worse)
+              if worse else "No case more than 10% worse."))
+PY
+    ) || { echo "interleaved comparison failed (logs in $OUT)" >&2; exit 1; }
+    log "interleaved: $((SECONDS - started)) s"
+fi
+
 cat "$OUT/compare.md"
 log "reports, logs and compare.md in $OUT; databases ${DB[old]} and ${DB[new]} kept"
