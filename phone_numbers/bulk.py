@@ -27,6 +27,7 @@ from django.db import transaction
 from agents.models import Agent
 from audit.services import Actor, VersionConflict
 
+from . import upkeep
 from .models import PhoneNumber
 from .services import phone_number_update
 
@@ -218,7 +219,7 @@ def apply_bulk(
     agent: Agent | None = change.value if change.kind == "inbound_agent" else None
     for batch in _batches(targets, batch_size):
         expected = {str(pk): version for pk, version in batch}
-        with transaction.atomic():
+        with transaction.atomic(), upkeep.batch():
             rows = {
                 str(n.pk): n
                 for n in PhoneNumber.objects.select_for_update(of=("self",))

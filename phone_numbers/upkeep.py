@@ -23,6 +23,10 @@ links under that agent's lock: an agent whose webhook changes meanwhile waits.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
@@ -69,9 +73,40 @@ def ids_of(number: PhoneNumber) -> Ids:
     )
 
 
+@dataclass
+class _Batch:
+    """Within ``batch()``: links already read (their rows stay locked until the
+    transaction ends) and count deltas not yet written."""
+
+    links: dict[Ids, Links] = field(default_factory=dict)
+    deltas: Counter[tuple[str, Any]] = field(default_factory=Counter)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("upkeep_batch", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Many number writes in one transaction (a bulk change's batch): each graph
+    row is read and locked once, and each counter written once, at the end."""
+    if _batch.get() is not None:
+        yield
+        return
+    current = _Batch()
+    token = _batch.set(current)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    apply_counts(current.deltas)
+
+
 def lock_links(*numbers: Ids | None) -> list[Links | None]:
     """What numbers with these ids depend on, their graph rows locked in one order
     (agents, then connections, each by id); None stays None (no number)."""
+    pending = _batch.get()
+    if pending is not None and all(n is None or n in pending.links for n in numbers):
+        return [None if n is None else pending.links[n] for n in numbers]
     agent_ids = sorted({str(n[0]) for n in numbers if n and n[0] is not None})
     agents = {
         str(row[0]): row[1:]
@@ -103,18 +138,19 @@ def lock_links(*numbers: Ids | None) -> list[Links | None]:
         prompt = webhook = llm = llm_type = None
         if agent_id is not None and str(agent_id) in agents:
             prompt, webhook, llm, llm_type = agents[str(agent_id)]
-        found.append(
-            Links(
-                agent=agent_id,
-                prompt=prompt,
-                webhook=webhook,
-                llm=llm,
-                llm_type=llm_type,
-                telephony=telephony_id,
-                telephony_type=connections.get(str(telephony_id)),
-                provider=provider,
-            )
+        links = Links(
+            agent=agent_id,
+            prompt=prompt,
+            webhook=webhook,
+            llm=llm,
+            llm_type=llm_type,
+            telephony=telephony_id,
+            telephony_type=connections.get(str(telephony_id)),
+            provider=provider,
         )
+        if pending is not None:
+            pending.links[ids] = links
+        found.append(links)
     return found
 
 
@@ -126,7 +162,12 @@ def number_moved(before: Ids | None, after: Ids | None) -> dict[str, bool]:
 
 
 def apply_counts(deltas: Counter[tuple[str, Any]]) -> None:
-    """Add each delta to its counter, in the lock order (graph rows before numbers)."""
+    """Add each delta to its counter, in the lock order (graph rows before numbers);
+    within ``batch()``, at its end."""
+    pending = _batch.get()
+    if pending is not None:
+        pending.deltas.update(deltas)
+        return
     for (kind, pk), delta in sorted(
         deltas.items(), key=lambda item: (_ORDER[item[0][0]], str(item[0][1]))
     ):
