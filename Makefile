@@ -67,11 +67,14 @@ wheel-check: $(STAMP)
 # The million-number benchmark (PostgreSQL; not part of make test).
 # DATABASE_URL must name a database the benchmark may fill (it seeds 1M numbers).
 # .env supplies SECRET_KEY and the credential key the seeded rows are sealed with.
-# DEBUG is off, so SWITCHBOARD_DEVTOOLS=true installs devtools/ (the bench command).
+# DEBUG is off, so SWITCHBOARD_DEVTOOLS=true installs devtools/ (the bench command),
+# and STAFF_TOTP_REQUIRED=false: the bench's superuser has no TOTP device, and
+# every timed console page would otherwise be a redirect to the second-factor setup.
 bench: $(STAMP) .env
 	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL (PostgreSQL)"; exit 2; }
 	$(BIN)/python manage.py migrate --noinput
 	env DEBUG=false SWITCHBOARD_DEVTOOLS=true LOG_LEVEL=WARNING SECURE_SSL_REDIRECT=false \
+	    STAFF_TOTP_REQUIRED=false \
 	    ALLOWED_HOSTS=testserver,127.0.0.1,localhost \
 	    $(BIN)/python manage.py bench $(BENCH_ARGS)
 
