@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from core.db import ids_or_subquery
 from core.ordering import whitelisted_order
 from users.models import User
 
@@ -57,8 +58,24 @@ def agent_for_owner(*, owner: Any, agent_id: Any) -> Agent | None:
     return with_agent_graph(Agent.objects.filter(user=owner, pk=agent_id)).first()
 
 
+def owner_search_q(text: str) -> Q:
+    """Rows whose owner's email contains ``text``: the accounts are looked up first
+    (their trigram index), so the list's own condition names their ids instead of
+    joining every row to its account (``core.db.ids_or_subquery``)."""
+    return Q(user__in=ids_or_subquery(User.objects.filter(email__icontains=text)))
+
+
 def agent_search_q(text: str) -> Q:
-    return Q(name__icontains=text) | Q(label__icontains=text) | Q(user__email__icontains=text)
+    """Name, label or owner's email: each condition on one table, served by its own
+    trigram index (phone_numbers/migrations/0005), where an OR across the join to
+    the accounts could use none."""
+    return Q(name__icontains=text) | Q(label__icontains=text) | owner_search_q(text)
+
+
+def label_search_q(text: str) -> Q:
+    """Label or owner's email: the webhooks' and connections' search (tables of a few
+    per account, which a scan reads faster than any index)."""
+    return Q(label__icontains=text) | owner_search_q(text)
 
 
 def agent_directory(
@@ -113,20 +130,34 @@ def agent_detail(*, pk: Any) -> Agent | None:
 DEPENDENTS_SHOWN = 100
 
 
-def webhook_directory() -> QuerySet[Webhook]:
+def webhook_directory(*, q: str = "") -> QuerySet[Webhook]:
+    """The dashboard's webhooks, searched (``label_search_q``), by label then id. Each
+    row's agents are counted for that row alone (the agents' webhook index), once the
+    page is cut: a COUNT joined to every agent read them all for each page."""
+    queryset = Webhook.objects.all()
+    if q:
+        queryset = queryset.filter(label_search_q(q))
+    agents = (  # COUNT(webhook_id): the agents' webhook index answers it alone
+        Agent.objects.filter(webhook=OuterRef("pk"))
+        .order_by()
+        .values("webhook")
+        .annotate(n=Count("webhook"))
+        .values("n")
+    )
     return (
-        Webhook.objects.select_related("user")
-        .annotate(agent_count=Count("agents"))
+        queryset.select_related("user")
+        .annotate(agent_count=Coalesce(Subquery(agents), 0))
         .order_by("label", "id")
     )
 
 
-def connection_directory() -> QuerySet[AccountConnection]:
-    return (
-        AccountConnection.objects.select_related("user")
-        .defer("credentials")
-        .order_by("label", "id")
-    )
+def connection_directory(*, q: str = "") -> QuerySet[AccountConnection]:
+    """The dashboard's connections, searched (``label_search_q``), by label then id;
+    their counts are kept, their credentials never loaded (the page shows the preview)."""
+    queryset = AccountConnection.objects.all()
+    if q:
+        queryset = queryset.filter(label_search_q(q))
+    return queryset.select_related("user").defer("credentials").order_by("label", "id")
 
 
 # --- One customer's account page ---------------------------------------------------

@@ -45,6 +45,8 @@ IGNORED_FIELDS = frozenset(
         "llm_number_count",
         "agent_without_webhook",
         "misconfigured",
+        "inbound_agent_name",
+        "owner_email",
     }
 )
 

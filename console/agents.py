@@ -74,7 +74,7 @@ def agent_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "chips": chips,
         "page_sizes": PAGE_SIZES,
-        "headers": sort_headers(AGENT_COLUMNS, sort, desc),
+        "headers": sort_headers(AGENT_COLUMNS, sort, desc, request.GET),
     }
     if wants_fragment(request):
         return render(request, "agents/_table.html", context)
@@ -119,9 +119,10 @@ def agent_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_GET
 @staff_view("agents.view_webhook")
 def webhook_list(request: HttpRequest) -> HttpResponse:
-    form = AgentFilterForm(request.GET)  # page and size only
-    page = list_page(queries.webhook_directory(), form)
-    return render(request, "agents/webhook_list.html", {"page": page})
+    form = AgentFilterForm(request.GET)  # search, page and size only
+    q = form.value("q", "").strip()
+    page = list_page(queries.webhook_directory(q=q), form)
+    return render(request, "agents/webhook_list.html", {"page": page, "form": form, "q": q})
 
 
 @require_GET
@@ -143,9 +144,10 @@ def webhook_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_GET
 @staff_view("agents.view_accountconnection")
 def connection_list(request: HttpRequest) -> HttpResponse:
-    form = AgentFilterForm(request.GET)
-    page = list_page(queries.connection_directory(), form)
-    return render(request, "agents/connection_list.html", {"page": page})
+    form = AgentFilterForm(request.GET)  # search, page and size only
+    q = form.value("q", "").strip()
+    page = list_page(queries.connection_directory(q=q), form)
+    return render(request, "agents/connection_list.html", {"page": page, "form": form, "q": q})
 
 
 @require_GET

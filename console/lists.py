@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
 from core.db import custom_plans
 from core.pagination import (
@@ -31,10 +31,20 @@ class SortHeader:
     label: str
     direction: str  # "asc", "desc" or ""
     next_sort: str
+    href: str = ""  # the query string that sorts by next_sort, on the first page
 
 
-def sort_headers(columns: list[tuple[str, str]], sort: str, desc: bool) -> list[SortHeader]:
-    """Table headers: clicking the sorted column flips it, another sorts ascending."""
+def sort_headers(
+    columns: list[tuple[str, str]], sort: str, desc: bool, query: QueryDict | None = None
+) -> list[SortHeader]:
+    """Table headers: clicking the sorted column flips it, another sorts ascending.
+
+    Each link is ``query`` (the list's) with ``sort`` set and no paging parameter,
+    what ``{% querystring sort=… page=None … %}`` gives, built from one copy of the
+    query instead of one copy per header."""
+    params = query.copy() if query is not None else QueryDict(mutable=True)
+    for name in PAGE_PARAMS:
+        params.pop(name, None)
     headers = []
     for key, label in columns:
         if not key:
@@ -43,7 +53,8 @@ def sort_headers(columns: list[tuple[str, str]], sort: str, desc: bool) -> list[
         current = key == sort
         direction = ("desc" if desc else "asc") if current else ""
         next_sort = key if (current and desc) or not current else f"-{key}"
-        headers.append(SortHeader(key, label, direction, next_sort))
+        params["sort"] = next_sort
+        headers.append(SortHeader(key, label, direction, next_sort, f"?{params.urlencode()}"))
     return headers
 
 

@@ -4,9 +4,9 @@ puts in the table header and in the CSV export.
 A user chooses which columns show and in what order (``console.models.ColumnChoice``,
 one row per user); a saved view or a link may carry its own (``?cols=number,label``,
 parsed by ``console.forms.numbers.NumberFilterForm``), which wins over the user's
-choice for that URL. The table header, the Jinja2 rows (``numbers/_rows.jinja``
-renders one cell per key, in this order) and the CSV all follow the same tuple of
-keys. The number is always shown: it is the row's link to its detail.
+choice for that URL. The table header, the rows (``console.number_cells`` has one
+cell renderer per key, ``numbers/_rows.jinja`` puts them in this order) and the CSV
+all follow the same tuple of keys. The number is always shown: it is the row's link to its detail.
 """
 
 from __future__ import annotations
@@ -48,19 +48,21 @@ class CsvField:
 @dataclass(frozen=True)
 class Column:
     """One inventory column: ``sort`` is its key in ``NUMBER_SORTS`` ("" when the
-    column does not sort); ``csv`` the CSV columns it stands for."""
+    column does not sort); ``csv`` the CSV columns it stands for; ``cell_class`` the
+    class of its ``<td>`` (``console.number_cells`` and an edit form's cell share it)."""
 
     key: str
     label: str
     sort: str
     csv: tuple[CsvField, ...]
+    cell_class: str = ""
 
 
 COLUMNS: dict[str, Column] = {
     c.key: c
     for c in (
-        Column("number", "Number", "number", (CsvField("number", "number", _text),)),
-        Column("label", "Label", "label", (CsvField("label", "label", _text),)),
+        Column("number", "Number", "number", (CsvField("number", "number", _text),), "num"),
+        Column("label", "Label", "label", (CsvField("label", "label", _text),), "wrap label"),
         Column("owner", "Owner", "owner", (CsvField("owner", "user__email", _text),)),
         Column(
             "agent",
@@ -70,6 +72,7 @@ COLUMNS: dict[str, Column] = {
                 CsvField("inbound_agent", "inbound_agent__name", _text),
                 CsvField("agent_language", "inbound_agent__language", _plain),
             ),
+            "wrap",
         ),
         Column(
             "provider",

@@ -45,8 +45,9 @@ from audit.services import Actor
 from console.access import staff_view
 from console.forms.number_edits import AgentForm, EditForm
 from console.links import pk_url
+from console.number_cells import PageLinks
 from console.number_fields import INLINE_FIELDS, InlineField, panel_cells
-from console.number_rows import number_rows
+from console.number_rows import number_rows, table_rows
 from console.numbers import detail_context
 from console.queries import columns_of_page
 from console.times import time_tag
@@ -153,16 +154,16 @@ def _respond(
     user = request.user
     panel_follows = saved and slot == "row" and _shown_with(request, "panel_of", number)
     row_follows = saved and slot == "panel" and _shown_with(request, "row_of", number)
+    can_edit = user.has_perm(CHANGE)
+    rows = []
+    if slot == "row" or row_follows:  # the row (numbers/_rows.jinja), for one number
+        links = PageLinks(can_edit, reverse("numbers:list"))
+        rows = table_rows(number_rows([number]), columns or columns_of_page(request), links)
     context = {
         **_form_context(field, number, slot=slot, form=form, conflict=conflict),
         "saved": saved,
-        # The row (numbers/_rows.jinja), for one number.
-        "rows": number_rows([number]) if slot == "row" or row_follows else [],
-        "columns": (columns or columns_of_page(request)) if slot == "row" or row_follows else (),
-        "can_edit": user.has_perm(CHANGE),
-        "list_url": reverse("numbers:list"),
-        "owner_query": "?owner=",
-        "health_query": "?health=",
+        "rows": rows,
+        "can_edit": can_edit,
         "editing": field.key if form is not None and slot == "row" else "",
         "oob": row_follows,
         # The panel's cell of this field, or every cell after a row save.

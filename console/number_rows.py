@@ -7,14 +7,18 @@ from dataclasses import dataclass
 
 from django.template import engines
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from markupsafe import Markup, escape
 
-from console.links import pk_url
+from console.links import pk_urls
+from console.number_cells import PageLinks, cell_renderers
 from console.number_columns import DEFAULT_COLUMNS
 from phone_numbers import phone
 from phone_numbers.health import HealthFinding, findings_for
-from phone_numbers.models import PhoneNumber
+from phone_numbers.models import PhoneNumber, TelephonyProvider
+
+# get_telephony_provider_display() flattens and hashes the choices on every call.
+PROVIDER_LABELS = dict(TelephonyProvider.choices)
 
 
 @dataclass(frozen=True)
@@ -23,12 +27,13 @@ class NumberRow:
 
     Per-row template work (URL tags, date filters, attribute lookups) was most of
     a page's rendering time: here each route is reversed once per process and
-    each value is formatted once, and ``render_rows`` renders them with Jinja2,
-    which costs less per variable than the Django template language (figures in
+    each value is formatted once; ``console.number_cells`` renders the cells and
+    ``render_rows`` puts them in their rows with Jinja2 (figures in
     docs/benchmarks.md). ``findings`` are the row's health badges
     (``phone_numbers.health``, the same definitions as the inventory's filter);
     ``checked``: the row is in the bulk selection a bulk step carries;
-    ``owner_url``: the owner's account page (``console.customers``).
+    ``owner_url``: the owner's account page (``console.customers``);
+    ``number_attr``: the number, escaped once for the attributes that name it.
     """
 
     n: PhoneNumber
@@ -40,10 +45,9 @@ class NumberRow:
     connection_url: str
     findings: tuple[HealthFinding, ...]
     provider_label: str
-    updated_iso: str
-    updated_text: str
     checked: bool = False
     owner_url: str = ""
+    number_attr: str = ""
 
 
 def number_rows(
@@ -51,30 +55,56 @@ def number_rows(
 ) -> list[NumberRow]:
     """Rows for numbers loaded by ``phone_numbers.queries.inventory`` (no further queries);
     the ids in ``selected`` come with their bulk checkbox ticked."""
+    detail, label, agent_edit, agent, connection, owner = (
+        pk_urls(name)
+        for name in (
+            "numbers:detail",
+            "numbers:edit_label",
+            "numbers:edit_agent",
+            "agents:detail",
+            "agents:connection",
+            "customers:detail",
+        )
+    )
     rows = []
     for n in numbers:
         pk = str(n.pk)
-        updated = timezone.localtime(n.updated_at)
         rows.append(
             NumberRow(
                 n=n,
                 display=phone.display(n.number),
-                detail_url=pk_url("numbers:detail", pk),
-                edit_label_url=pk_url("numbers:edit_label", pk),
-                edit_agent_url=pk_url("numbers:edit_agent", pk),
-                agent_url=pk_url("agents:detail", n.inbound_agent_id) if n.inbound_agent_id else "",
-                connection_url=pk_url("agents:connection", n.telephony_account_connection_id)
+                detail_url=detail(pk),
+                edit_label_url=label(pk),
+                edit_agent_url=agent_edit(pk),
+                agent_url=agent(n.inbound_agent_id) if n.inbound_agent_id else "",
+                connection_url=connection(n.telephony_account_connection_id)
                 if n.telephony_account_connection_id
                 else "",
                 findings=findings_for(n),
-                provider_label=n.get_telephony_provider_display(),
-                updated_iso=updated.isoformat(),
-                updated_text=updated.strftime("%Y-%m-%d %H:%M"),
+                provider_label=str(PROVIDER_LABELS.get(n.telephony_provider, n.telephony_provider)),
                 checked=pk in selected,
-                owner_url=pk_url("customers:detail", n.user_id),
+                owner_url=owner(n.user_id),
+                number_attr=escape(n.number),
             )
         )
     return rows
+
+
+TableRow = tuple[NumberRow, list[tuple[str, str, str]], Markup]
+
+
+def table_rows(rows: list[NumberRow], columns: Sequence[str], links: PageLinks) -> list[TableRow]:
+    """Each row with its cells, ``(key, td class, HTML)`` in order (an editor's
+    checkbox, then the columns), and those cells joined: what the row shows when
+    none of its fields is being edited, printed as one value.
+    ``console.number_cells`` builds the renderers once for all the rows."""
+    renderers = cell_renderers(columns, links)
+    table = []
+    for row in rows:
+        cells = [(key, cls, render(row)) for key, cls, render in renderers]
+        # The renderers escape every value they print (console.number_cells).
+        table.append((row, cells, Markup("".join(cell for _, _, cell in cells))))  # noqa: S704
+    return table
 
 
 def render_rows(
@@ -92,17 +122,9 @@ def render_rows(
     link appends its id), ``health_query`` the same ending in ``health=`` (each
     finding's badge appends its key: the list narrowed to that finding). An edited
     row is rendered by ``console.number_edits``, whose Jinja2 response includes the
-    same template.
+    same template with ``table_rows`` of its one row.
     """
+    links = PageLinks(can_edit, reverse("numbers:list"), owner_query, health_query)
     template = engines["jinja2"].get_template("numbers/_rows.jinja")
-    html = template.render(
-        {
-            "rows": rows,
-            "columns": columns,
-            "can_edit": can_edit,
-            "list_url": reverse("numbers:list"),
-            "owner_query": owner_query,
-            "health_query": health_query,
-        }
-    )
+    html = template.render({"rows": table_rows(rows, columns, links), "can_edit": can_edit})
     return mark_safe(html)  # noqa: S308 - autoescaped by the Jinja2 environment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -26,7 +26,14 @@ from console.lists import (
 from console.number_columns import COLUMNS, DEFAULT_COLUMNS, csv_fields, header_columns
 from console.number_fields import panel_cells
 from console.number_rows import number_rows, render_rows
-from console.queries import ViewLink, column_choice, inventory_preferences
+from console.queries import (
+    COLUMNS_HEADER,
+    ViewLink,
+    column_choice,
+    inventory_preferences,
+    page_columns,
+    query_key,
+)
 from phone_numbers import queries
 from phone_numbers.health import HEALTH_FINDINGS, findings_for
 from phone_numbers.models import PROVIDER_CONNECTION_TYPES, PhoneNumber, TelephonyProvider
@@ -101,7 +108,7 @@ def inventory_context(
             owner_query=query_ending_with(request, "owner"),
             health_query=query_ending_with(request, "health"),
         ),
-        "headers": sort_headers(columns, sort, desc),
+        "headers": sort_headers(columns, sort, desc, request.GET),
         "chips": _chips(form),
         "page_sizes": PAGE_SIZES,
         "can_edit": can_edit,
@@ -118,49 +125,65 @@ def preferences_context(
 ) -> dict[str, Any]:
     """Beside the list: the saved views (the current one marked), the form that saves
     the list as a view and the column chooser (the user's own columns, in order)."""
-    query = request.GET.urlencode()
-    params = sorted(request.GET.lists())
-    current = [v for v in views if sorted(QueryDict(v.query).lists()) == params]
+    state = list_state(request)
+    current = [v for v in views if v.key == state["view_key"]]
     chooser = [COLUMNS[k] for k in own_columns] + [
         c for k, c in COLUMNS.items() if k not in own_columns
     ]
     return {
         "views": views,
         "current_view": current[0] if current else None,
-        "save_form": save_form or SaveViewForm(initial={"query": query}),
+        "save_form": save_form or SaveViewForm(initial={"query": state["list_query"]}),
         "columns_form": columns_form,
         "chooser": [
             (column, column.key in own_columns, position)
             for position, column in enumerate(chooser, 1)
         ],
-        "list_query": query,
         "can_manage_shared": request.user.has_perm("numbers.change_phonenumber"),
+        **state,
     }
+
+
+def list_state(request: HttpRequest) -> dict[str, str]:
+    """What the views beside the list need of the list itself: its query string (what
+    "Save" and the column chooser send back) and its key (which view is open)."""
+    return {"list_query": request.GET.urlencode(), "view_key": query_key(request.GET)}
 
 
 def inventory_response(
     request: HttpRequest, form: NumberFilterForm, *, fragment: bool, **extra: Any
 ) -> HttpResponse:
     """The inventory's table fragment, or the whole page; ``extra`` goes to the
-    template (a bulk step, the selection it carries: ``console.number_bulk``)."""
-    # One query for the user's columns and views (the fragment updates the views
-    # beside the list out of band: which one is open, what "Save" saves).
-    own_columns, views = inventory_preferences(request.user)
+    template (a bulk step, the selection it carries: ``console.number_bulk``).
+
+    The fragment reads no preferences: the views beside the list stay as the page
+    shows them, and only what depends on the list goes out of band
+    (``numbers/_views_state.html``: what "Save" saves, which view is open); the
+    user's columns come with the request (``page_columns``). The whole page reads
+    the columns and the views in one query."""
     selected = extra.get("selected", ())
+    if fragment:
+        own = page_columns(request)
+        context = {
+            **inventory_context(request, form, selected=selected, own_columns=own),
+            **list_state(request),
+            **extra,
+        }
+        return render(request, "numbers/_table.html", {**context, "views_oob": True})
+    own_columns, views = inventory_preferences(request.user)
     context = {
         **inventory_context(request, form, selected=selected, own_columns=own_columns),
         **preferences_context(request, views, own_columns),
         **extra,
+        "page_columns": ",".join(own_columns),
     }
-    if fragment:
-        return render(request, "numbers/_table.html", {**context, "views_oob": True})
     context["owners"] = User.objects.filter(is_staff=False).only("id", "email").order_by("email")
     return render(request, "numbers/list.html", context)
 
 
 @require_GET
 @staff_view("numbers.view_phonenumber")
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", COLUMNS_HEADER)
 def inventory(request: HttpRequest) -> HttpResponse:
     form = NumberFilterForm(request.GET)
     return inventory_response(request, form, fragment=wants_fragment(request))

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.db.models import BooleanField, CharField, IntegerField, Q, QuerySet, Value
 from django.http import QueryDict
 
 from console.models import ColumnChoice, SavedView
 from console.number_columns import DEFAULT_COLUMNS, known, parse_columns
+
+
+def query_key(params: QueryDict) -> str:
+    """A query string in one spelling (parameters sorted by name): a saved view is the
+    open one when its key is the list's, whatever the order of its parameters."""
+    return urlencode(sorted(params.lists()), doseq=True)
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,10 @@ class ViewLink:
     mine: bool
     creator: str
     version: int
+
+    @property
+    def key(self) -> str:
+        return query_key(QueryDict(self.query))
 
 
 def visible_views(user: Any) -> QuerySet[SavedView]:
@@ -47,13 +57,25 @@ def column_choice(user: Any) -> tuple[str, ...]:
     )
 
 
+# The user's own columns as the inventory page knew them when it was rendered, sent
+# by numbers/list.html with each of its htmx requests (hx-headers): a table fragment
+# or an edited row needs no query to read them again.
+COLUMNS_HEADER = "X-Inventory-Columns"
+
+
+def page_columns(request: Any) -> tuple[str, ...] | None:
+    """The user's columns from the page that sent ``request``, or None (no header,
+    or not a list of known columns: ``column_choice`` reads them)."""
+    return parse_columns(request.headers.get(COLUMNS_HEADER, ""))
+
+
 def columns_of_page(request: Any) -> tuple[str, ...]:
     """The columns of the inventory an htmx request came from (an inline edit's row
     must match its table): the page's ``?cols=`` (``HX-Current-URL``), else the
-    user's choice."""
+    user's choice (as the page sent it, else read)."""
     current = getattr(getattr(request, "htmx", None), "current_url", None) or ""
     cols = QueryDict(urlsplit(current).query).get("cols", "")
-    return parse_columns(cols) or column_choice(request.user)
+    return parse_columns(cols) or page_columns(request) or column_choice(request.user)
 
 
 def inventory_preferences(user: Any) -> tuple[tuple[str, ...], list[ViewLink]]:

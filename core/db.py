@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 
 @contextmanager
@@ -25,3 +27,21 @@ def custom_plans() -> Iterator[None]:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         yield
+
+
+# Beyond this many matching rows a search is a broad one: the subquery is kept,
+# and the planner's guess of "many" is then right.
+SEARCH_IDS_LIMIT = 1_000
+
+
+def ids_or_subquery(queryset: QuerySet[Any]) -> list[Any] | QuerySet[Any]:
+    """The ids ``queryset`` selects, for ``fk__in=``: a list when they are few.
+
+    A search that ORs conditions on two tables can use neither's index; one
+    condition per table can (each its trigram index). With the other table's
+    matches as a subquery PostgreSQL cannot tell how many rows it selects,
+    guesses "many", and walks the whole table in sort order looking for a rare
+    match; with their ids it knows (figures in docs/benchmarks.md).
+    """
+    ids = list(queryset.order_by().values_list("pk", flat=True)[: SEARCH_IDS_LIMIT + 1])
+    return ids if len(ids) <= SEARCH_IDS_LIMIT else queryset.order_by().values("pk")

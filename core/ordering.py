@@ -30,17 +30,32 @@ def column_field(model: type[Model], path: str) -> tuple[Field, bool]:
 
 
 def whitelisted_order(
-    queryset: QuerySet[Any], columns: Mapping[str, str], sort: str, *, desc: bool, default: str
+    queryset: QuerySet[Any],
+    columns: Mapping[str, str | tuple[str, ...]],
+    sort: str,
+    *,
+    desc: bool,
+    default: str,
 ) -> QuerySet[Any]:
     """Order by ``columns[sort]`` (``default`` for an unknown key), the id breaking ties,
-    both in the same direction, so pages never repeat or skip rows."""
-    column = columns.get(sort, columns[default])
-    _, nullable = column_field(queryset.model, column)
+    all in the same direction, so pages never repeat or skip rows.
+
+    A sort may name several columns, the later ones ordering the rows the first
+    leaves equal ("active", then "number"): with an index on them all plus the id,
+    a column of few values is still read as a range of one index, either way.
+    """
+    chosen = columns.get(sort, columns[default])
+    paths = (chosen,) if isinstance(chosen, str) else chosen
+    keys = [_order_key(queryset.model, path, desc) for path in paths]
+    return queryset.order_by(*keys, "-id" if desc else "id")
+
+
+def _order_key(model: type[Model], path: str, desc: bool) -> Any:
+    """One column of an ordering, NULLs as the largest value (see the module's note)."""
+    _, nullable = column_field(model, path)
     if nullable:
-        key: Any = F(column).desc(nulls_first=True) if desc else F(column).asc(nulls_last=True)
-    else:
-        key = f"-{column}" if desc else column
-    return queryset.order_by(key, "-id" if desc else "id")
+        return F(path).desc(nulls_first=True) if desc else F(path).asc(nulls_last=True)
+    return f"-{path}" if desc else path
 
 
 @dataclass(frozen=True)

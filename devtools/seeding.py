@@ -172,6 +172,7 @@ class Customer:
     user: User
     connections: dict[str, AccountConnection] = field(default_factory=dict)
     agents: list[uuid.UUID] = field(default_factory=list)
+    agent_names: dict[uuid.UUID, str] = field(default_factory=dict)  # numbers' sort key
 
 
 def number_for(index: int) -> str:
@@ -402,6 +403,7 @@ def _parts(
             )
             agents.append(agent)
             customer.agents.append(agent.id)
+            customer.agent_names[agent.id] = agent.name
             for action in rng.sample(per_customer_actions[user.pk], k=1 + n % 3):
                 links.append(through(agent_id=agent.id, action_id=action.id))
         with transaction.atomic():
@@ -430,6 +432,8 @@ NUMBER_COLUMNS = (
     "version",
     "created_at",
     "updated_at",
+    "inbound_agent_name",  # the sort keys a number keeps (phone_numbers.upkeep)
+    "owner_email",
 )
 
 
@@ -484,16 +488,18 @@ def _number_batches(
             )
         number = number_for(index)
         connection_id = customer.connections[kind].pk if index % 50 else None
+        number_id = _uuid(rng)  # before the agent: the same seed gives the same ids
+        agent_id = None if index % 10 == 3 else rng.choice(customer.agents)
         batch.append(
             (
-                _uuid(rng),
+                number_id,
                 customer.user.pk,
                 number,
                 _valid_prefix(number[:-4]),
                 index % 13 != 0,
                 f"{LABELS[index % len(LABELS)]} {CITIES[(index // 7) % len(CITIES)]}",
                 "" if index % 4 else "Printed on the website",
-                None if index % 10 == 3 else rng.choice(customer.agents),
+                agent_id,
                 index % 20 == 7,
                 {"customer_name": "Alex"} if index % 8 == 0 else {},
                 provider.value,
@@ -503,6 +509,8 @@ def _number_batches(
                 1,
                 now,
                 now,
+                customer.agent_names.get(agent_id),
+                customer.user.email,
             )
         )
         if len(batch) >= BATCH:

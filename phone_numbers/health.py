@@ -40,6 +40,7 @@ class Links:
     telephony: uuid.UUID | None = None
     telephony_type: str | None = None
     provider: str = ""
+    agent_name: str | None = None  # not health: the number's kept sort key (upkeep)
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,12 @@ class PhoneNumber(LimitedModel, models.Model):
     # each means; rebuild_health recomputes them).
     agent_without_webhook = models.BooleanField(default=False, editable=False)
     misconfigured = models.BooleanField(default=False, editable=False)
+    # The inventory's "agent" and "owner" sort keys, copied onto the number so that a
+    # sorted page is an index range scan instead of a join of every number: its
+    # agent's name (NULL without an agent) and its owner's email, kept by the write
+    # paths like the flags above (phone_numbers.upkeep; rebuild_health recomputes them).
+    inbound_agent_name = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    owner_email = models.CharField(max_length=254, blank=True, default="", editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -104,8 +110,19 @@ class PhoneNumber(LimitedModel, models.Model):
             # ids of a deep page come from an index-only scan, not from a heap
             # page per row (docs/benchmarks.md, "Why these choices").
             models.Index(fields=["user", "number", "id"], name="number_user_number_id"),
-            models.Index(fields=["telephony_provider", "number"], name="number_provider_number"),
-            models.Index(fields=["active", "number"], name="number_active_number"),
+            # The sorts by provider, active and outbound-only go on by number, then id
+            # (NUMBER_SORTS), so each index serves its sort both ways as a range scan
+            # (and the provider and active filters in the default order).
+            models.Index(
+                fields=["telephony_provider", "number", "id"], name="number_provider_number_id"
+            ),
+            models.Index(fields=["active", "number", "id"], name="number_active_number_id"),
+            models.Index(
+                fields=["outbound_only", "number", "id"], name="number_outbound_number_id"
+            ),
+            # The kept sort keys above (inbound_agent_name, owner_email).
+            models.Index(fields=["inbound_agent_name", "id"], name="number_agent_name_id"),
+            models.Index(fields=["owner_email", "id"], name="number_owner_email_id"),
             # Provider and active together (the inventory's two quick selects): both
             # in the index condition. With only the two above, the planner's pick
             # between them flips with the table's layout: after the kept-health
@@ -116,9 +133,10 @@ class PhoneNumber(LimitedModel, models.Model):
                 name="number_provider_active_number",
             ),
             # The support quick filters (health.HEALTH_FINDINGS: their conditions
-            # must stay these) and "outbound only": each a small partial index in
-            # the default sort order, so the first page is a short index range
-            # scan instead of a walk of every number (docs/benchmarks.md).
+            # must stay these): each a small partial index in the default sort
+            # order, so the first page is a short index range scan instead of a
+            # walk of every number (docs/benchmarks.md). "Outbound only" reads
+            # number_outbound_number_id, which its sort needs anyway.
             models.Index(
                 fields=["number", "id"],
                 name="number_invalid",
@@ -128,11 +146,6 @@ class PhoneNumber(LimitedModel, models.Model):
                 fields=["number", "id"],
                 name="number_routes_nowhere",
                 condition=Q(active=True, outbound_only=False, inbound_agent__isnull=True),
-            ),
-            models.Index(
-                fields=["number", "id"],
-                name="number_outbound_only",
-                condition=Q(outbound_only=True),
             ),
             models.Index(
                 fields=["number", "id"],

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 
 from agents.models import Agent
 from agents.queries import AGENT_GRAPH, agent_graph_prefetch
+from core.db import ids_or_subquery
 from core.ordering import whitelisted_order
 from users.models import User
 
@@ -22,17 +23,20 @@ from .health import HEALTH_FINDINGS
 from .models import PhoneNumber
 
 # Columns a list may be sorted by; every ordering ends with the id so that
-# pages never repeat or skip rows. The API offers the upstream's subset.
-NUMBER_SORTS = {
+# pages never repeat or skip rows. The API offers the upstream's subset. Each
+# sort is an index range scan both ways (PhoneNumber.Meta.indexes): a column of
+# few values goes on by number; the agent's name and the owner's email are kept
+# on the number (phone_numbers.upkeep), so no sort joins a million rows.
+NUMBER_SORTS: dict[str, str | tuple[str, ...]] = {
     "number": "number",
     "label": "label",
     "created_at": "created_at",
     "updated_at": "updated_at",
-    "active": "active",
-    "telephony_provider": "telephony_provider",
-    "owner": "user__email",
-    "agent": "inbound_agent__name",
-    "outbound_only": "outbound_only",
+    "active": ("active", "number"),
+    "telephony_provider": ("telephony_provider", "number"),
+    "owner": "owner_email",
+    "agent": "inbound_agent_name",
+    "outbound_only": ("outbound_only", "number"),
 }
 API_NUMBER_SORTS = ("number", "label", "created_at", "updated_at", "active", "telephony_provider")
 
@@ -68,27 +72,13 @@ def search_q(text: str) -> Q:
         digits = phone.search_digits(text)
         if digits:
             return Q(number__contains=digits)
-    # One condition per table: each side can use its own trigram index, where an
-    # OR across joined tables could use none. The agents and accounts that match
-    # are looked up first, so the numbers query names their ids: with a subquery
-    # PostgreSQL cannot tell how many numbers it selects, guesses "many", and
-    # walks the whole table in sort order looking for a rare match (figures in
-    # docs/benchmarks.md, "Why these choices").
+    # One condition per table, the agents and accounts that match looked up first
+    # (core.db.ids_or_subquery says why; figures in docs/benchmarks.md).
     return (
         Q(label__icontains=text)
-        | Q(inbound_agent__in=_ids_or_subquery(Agent.objects.filter(name__icontains=text)))
-        | Q(user__in=_ids_or_subquery(User.objects.filter(email__icontains=text)))
+        | Q(inbound_agent__in=ids_or_subquery(Agent.objects.filter(name__icontains=text)))
+        | Q(user__in=ids_or_subquery(User.objects.filter(email__icontains=text)))
     )
-
-
-# Beyond this many matching agents (or accounts) the search is a broad one: the
-# subquery is kept, and the planner's guess of "many numbers" is then right.
-SEARCH_IDS_LIMIT = 1_000
-
-
-def _ids_or_subquery(queryset: QuerySet[Any]) -> list[Any] | QuerySet[Any]:
-    ids = list(queryset.order_by().values_list("pk", flat=True)[: SEARCH_IDS_LIMIT + 1])
-    return ids if len(ids) <= SEARCH_IDS_LIMIT else queryset.order_by().values("pk")
 
 
 def filter_numbers(
@@ -115,17 +105,17 @@ def filter_numbers(
     # planner then knows how few numbers it selects.
     if filters.prompt is not None:
         agents = Agent.objects.filter(prompt=filters.prompt)
-        queryset = queryset.filter(inbound_agent__in=_ids_or_subquery(agents))
+        queryset = queryset.filter(inbound_agent__in=ids_or_subquery(agents))
     if filters.webhook is not None:
         agents = Agent.objects.filter(webhook=filters.webhook)
-        queryset = queryset.filter(inbound_agent__in=_ids_or_subquery(agents))
+        queryset = queryset.filter(inbound_agent__in=ids_or_subquery(agents))
     if filters.connection is not None:
         uses = Q()
         if filters.connection_role != "llm":
             uses |= Q(telephony_account_connection=filters.connection)
         if filters.connection_role != "telephony":
             agents = Agent.objects.filter(openai_account_connection=filters.connection)
-            uses |= Q(inbound_agent__in=_ids_or_subquery(agents))
+            uses |= Q(inbound_agent__in=ids_or_subquery(agents))
         queryset = queryset.filter(uses)
     return queryset
 
@@ -173,6 +163,10 @@ INVENTORY_COLUMNS = (
     "misconfigured",
     "created_at",
     "updated_at",
+    # The kept sort keys: a page's keyset cursor reads them from its first and last
+    # rows (deferred, each would cost a query).
+    "owner_email",
+    "inbound_agent_name",
 )
 
 

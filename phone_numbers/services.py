@@ -154,11 +154,16 @@ def phone_number_save(
 
     def keep_health(current: PhoneNumber | None) -> None:
         old = None if current is None else upkeep.ids_of(current)
-        if old != new:  # counts move, the kept health columns follow
-            for column, value in upkeep.number_moved(old, new).items():
-                setattr(number, column, value)
+        # Counts move and the kept columns follow; links unchanged, the kept columns
+        # are the locked row's (a graph write may have changed them since ``number``
+        # was read).
+        kept = upkeep.number_moved(old, new) if old != new else upkeep.kept_of(current)
+        kept["owner_email"] = owner_email
+        for column, value in kept.items():
+            setattr(number, column, value)
 
     with transaction.atomic():
+        owner_email = upkeep.lock_owner(number.user_id)  # the account first (upkeep)
         if not number._state.adding:
             stored = (
                 PhoneNumber.objects.filter(pk=number.pk)

@@ -10,14 +10,18 @@ are stored and kept here, in the transaction of the write that changes them:
   telephony connection or its provider calls ``number_links_changed``;
 - a write of the agent graph (``agents.services.graph_object_save``) tells the
   listener registered by ``register`` what it changed;
+- the inventory's sort keys copied onto each number (its agent's name, its
+  owner's email) follow the same writes, and an account's email change
+  (``users.services.register_email_listener``);
 - ``rebuild`` recomputes everything from scratch (the ``rebuild_health``
   command, and seeding), and ``drift`` lists what is not as a fresh computation
   says it should be (tests, ``rebuild_health --check``).
 
-Locks are taken in one order everywhere, graph rows before number rows (agents,
-then connections, prompts, webhooks, then numbers), so concurrent writers wait
-for each other instead of deadlocking, and a number's write reads its agent's
-links under that agent's lock: an agent whose webhook changes meanwhile waits.
+Locks are taken in one order everywhere, an account before graph rows before number
+rows (the owner, agents, then connections, prompts, webhooks, then numbers), so
+concurrent writers wait for each other instead of deadlocking, and a number's write
+reads its agent's links under that agent's lock: an agent whose webhook changes
+meanwhile waits.
 """
 
 from __future__ import annotations
@@ -29,11 +33,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from agents.models import AccountConnection, Agent, Prompt, Webhook
 from agents.services import register_write_listener
+from users.models import User
+from users.services import register_email_listener
 
 from .health import KEPT, Links
 from .models import PhoneNumber
@@ -119,6 +126,7 @@ def lock_links(*numbers: Ids | None) -> list[Links | None]:
             "webhook_id",
             "openai_account_connection_id",
             "openai_account_connection__type",
+            "name",
         )
     }
     connection_ids = sorted({str(n[1]) for n in numbers if n and n[1] is not None})
@@ -135,9 +143,9 @@ def lock_links(*numbers: Ids | None) -> list[Links | None]:
             found.append(None)
             continue
         agent_id, telephony_id, provider = ids
-        prompt = webhook = llm = llm_type = None
+        prompt = webhook = llm = llm_type = agent_name = None
         if agent_id is not None and str(agent_id) in agents:
-            prompt, webhook, llm, llm_type = agents[str(agent_id)]
+            prompt, webhook, llm, llm_type, agent_name = agents[str(agent_id)]
         links = Links(
             agent=agent_id,
             prompt=prompt,
@@ -147,6 +155,7 @@ def lock_links(*numbers: Ids | None) -> list[Links | None]:
             telephony=telephony_id,
             telephony_type=connections.get(str(telephony_id)),
             provider=provider,
+            agent_name=agent_name,
         )
         if pending is not None:
             pending.links[ids] = links
@@ -154,11 +163,42 @@ def lock_links(*numbers: Ids | None) -> list[Links | None]:
     return found
 
 
-def number_moved(before: Ids | None, after: Ids | None) -> dict[str, bool]:
+def number_moved(before: Ids | None, after: Ids | None) -> dict[str, Any]:
     """A number's links go from ``before`` to ``after`` (None: no number): lock the
-    graph rows, move the counts, and return the number's new kept health columns."""
+    graph rows, move the counts, and return the number's new kept columns (the
+    health flags and its agent's name, read under the agent's lock)."""
     old, new = lock_links(before, after)
-    return number_links_changed(old, new)
+    kept: dict[str, Any] = number_links_changed(old, new)
+    if new is not None:
+        kept["inbound_agent_name"] = new.agent_name
+    return kept
+
+
+# Every column a number keeps from elsewhere: what a write copies from the locked
+# row when the number's links did not move (phone_numbers.services).
+KEPT_COLUMNS = (*KEPT, "inbound_agent_name", "owner_email")
+
+
+def kept_of(number: PhoneNumber) -> dict[str, Any]:
+    return {column: getattr(number, column) for column in KEPT_COLUMNS}
+
+
+def lock_owner(user_id: Any) -> str:
+    """The owner's email, its row locked against an email change until the transaction
+    ends (taken before graph and number rows: an email change locks the account,
+    then its numbers).
+
+    A share lock: writes of one account's numbers do not wait for each other (an
+    exclusive one would queue every edit of a customer behind a bulk change of its
+    numbers); only a write of the account row itself waits for them."""
+    queryset = User.objects.filter(pk=user_id).values_list("email", flat=True)
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time anyway
+        return queryset.first() or ""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR SHARE", params)
+        row = cursor.fetchone()
+    return row[0] if row else ""
 
 
 def apply_counts(deltas: Counter[tuple[str, Any]]) -> None:
@@ -210,6 +250,9 @@ def _graph_written(obj: Any, before: dict[str, Any] | None) -> None:
     """A write of the agent graph, after it is saved, in its transaction."""
     if before is None:
         return  # a new object: nothing depends on it yet
+    if isinstance(obj, Agent) and before["name"] != obj.name:
+        # Its numbers' sort key; the agent's row is locked (_graph_before), then theirs.
+        PhoneNumber.objects.filter(inbound_agent_id=obj.pk).update(inbound_agent_name=obj.name)
     if isinstance(obj, Agent):
         moved = {
             kind: (before[attname], getattr(obj, attname))
@@ -240,7 +283,7 @@ def _graph_written(obj: Any, before: dict[str, Any] | None) -> None:
 def _graph_before(obj: Any) -> dict[str, Any] | None:
     """What a graph write must know of the row before it changes (read under its lock)."""
     if isinstance(obj, Agent):
-        fields = list(AGENT_LINKS.values())
+        fields = [*AGENT_LINKS.values(), "name"]
     elif isinstance(obj, AccountConnection):
         fields = ["type"]
     else:
@@ -250,9 +293,15 @@ def _graph_before(obj: Any) -> dict[str, Any] | None:
     )
 
 
+def _email_changed(user: User) -> None:
+    """An account's email changed (its row locked, in the change's transaction)."""
+    PhoneNumber.objects.filter(user_id=user.pk).update(owner_email=user.email)
+
+
 def register() -> None:
-    """Called from ``NumbersConfig.ready``: the graph cannot import numbers."""
+    """Called from ``NumbersConfig.ready``: the graph and accounts cannot import numbers."""
     register_write_listener(_graph_before, _graph_written)
+    register_email_listener(_email_changed)
 
 
 # --- From scratch ------------------------------------------------------------------
@@ -280,9 +329,44 @@ def _fresh_counts() -> dict[str, Any]:
     }
 
 
+def refresh_sort_keys() -> int:
+    """Recompute every number's copied sort keys (``owner_email``, ``inbound_agent_name``)
+    where they differ; how many rows changed. One UPDATE ... FROM per key: a join,
+    not a subquery per number (PostgreSQL and SQLite 3.33+ both have it)."""
+    quote = connection.ops.quote_name
+    numbers = quote(PhoneNumber._meta.db_table)
+    users, agents = quote(User._meta.db_table), quote(Agent._meta.db_table)
+    statements = [  # our table names only
+        f"UPDATE {numbers} SET owner_email = u.email FROM {users} u "  # noqa: S608
+        f"WHERE u.id = {numbers}.user_id AND {numbers}.owner_email <> u.email",
+        f"UPDATE {numbers} SET inbound_agent_name = a.name FROM {agents} a "  # noqa: S608
+        f"WHERE a.id = {numbers}.inbound_agent_id AND "
+        f"({numbers}.inbound_agent_name IS NULL OR {numbers}.inbound_agent_name <> a.name)",
+        f"UPDATE {numbers} SET inbound_agent_name = NULL "  # noqa: S608
+        "WHERE inbound_agent_id IS NULL AND inbound_agent_name IS NOT NULL",
+    ]
+    changed = 0
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+            changed += cursor.rowcount
+    return changed
+
+
+def stale_sort_keys() -> QuerySet[PhoneNumber]:
+    """The numbers whose copied sort keys are not their owner's email and agent's name."""
+    return PhoneNumber.objects.filter(
+        ~Q(owner_email=F("user__email"))
+        | Q(inbound_agent__isnull=True, inbound_agent_name__isnull=False)
+        | Q(inbound_agent__isnull=False, inbound_agent_name__isnull=True)
+        | Q(inbound_agent__isnull=False) & ~Q(inbound_agent_name=F("inbound_agent__name"))
+    )
+
+
 def rebuild() -> dict[str, int]:
-    """Recompute every flag and counter; how many rows each part changed."""
+    """Recompute every flag, sort key and counter; how many rows each part changed."""
     changed = {"flags": refresh_flags(PhoneNumber.objects.all())}
+    changed["sort keys"] = refresh_sort_keys()
     for kind, fresh in _fresh_counts().items():
         model, column = COUNTERS[kind]
         changed[kind] = (
@@ -301,6 +385,8 @@ def drift(limit: int = 20) -> list[str]:
         stored = set(PhoneNumber.objects.filter(**{column: True}).values_list("pk", flat=True))
         wrong = PhoneNumber.objects.filter(pk__in=list(should ^ stored)[:limit])
         lines += [f"number {n}: {column} is wrong" for n in wrong.values_list("number", flat=True)]
+    stale = stale_sort_keys().values_list("number", "owner_email", "inbound_agent_name")[:limit]
+    lines += [f"number {n}: sort keys {email!r}, {name!r} are stale" for n, email, name in stale]
     for kind, fresh in _fresh_counts().items():
         model, column = COUNTERS[kind]
         rows = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,20 @@ def _loses_a_role(before: User, after: User, groups: Iterable[Model] | None) -> 
     return bool(set(before.groups.values_list("pk", flat=True)) - {g.pk for g in groups})
 
 
+# Told when an account's email changes, in the change's transaction, after the row is
+# written (it stays locked): a layer above that keeps a copy of the email keeps it
+# current (phone_numbers.upkeep: each number's ``owner_email``, the inventory's sort
+# key), since this layer cannot import it.
+EmailListener = Callable[[User], None]
+_EMAIL_LISTENERS: list[EmailListener] = []
+
+
+def register_email_listener(listener: EmailListener) -> None:
+    """Be told of every change of an account's email (called once per app, at start-up)."""
+    if listener not in _EMAIL_LISTENERS:
+        _EMAIL_LISTENERS.append(listener)
+
+
 def user_save(
     *,
     user: User,
@@ -81,6 +95,9 @@ def user_save(
         if current is not None and _loses_a_role(current, user, groups):
             user.session_version = current.session_version + 1
         user.save()
+        if current is not None and current.email != user.email:
+            for listener in _EMAIL_LISTENERS:
+                listener(user)
         if groups is not None:
             user.groups.set(groups)
         if permissions is not None:

@@ -86,3 +86,30 @@ def test_the_chooser_hides_a_column_and_the_csv_follows(browser, live_server, te
     rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
     assert "owner" not in rows[0] and rows[0][:2] == ["number", "label"]
     context.close()
+
+
+def test_filtering_in_place_marks_the_view_the_list_is(browser, live_server, team):
+    """The table fragment does not render the views again: it sends the list's key
+    out of band and static/js/app.js marks the matching view, as the page would."""
+    from console.models import SavedView
+
+    # What "Save" stores after choosing Active: yes (the page size select is in the form).
+    SavedView.objects.create(
+        created_by=User.objects.get(email="b@switchboard.test"),
+        name="Active",
+        query="size=25&active=yes",
+    )
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, "b@switchboard.test")
+    current = page.locator("nav[aria-label='Saved views'] a[aria-current=page]")
+    expect(current).to_have_count(0)
+    page.select_option("select[name=active]", "yes")
+    page.wait_for_url(re.compile(r"active=yes"))
+    expect(current).to_have_text("Active")
+    expect(page.locator("#view-query")).to_have_value("active=yes&size=25")
+    page.select_option("select[name=active]", "no")
+    page.wait_for_url(re.compile(r"active=no"))
+    expect(current).to_have_count(0)
+    expect(page.locator("#view-query")).to_have_value("active=no&size=25")
+    context.close()

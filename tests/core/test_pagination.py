@@ -12,7 +12,7 @@ from django.urls import reverse
 from console import lists
 from core import pagination
 from core.pagination import decode_cursor, keyset_page
-from phone_numbers import queries
+from phone_numbers import queries, upkeep
 from phone_numbers.models import PhoneNumber
 from phone_numbers.queries import NumberFilters
 from tests.factories import make_agent, make_number, make_user
@@ -79,6 +79,7 @@ def mixed(owner, numbers):
         if i % 5 == 0:
             n.user = other  # its agent was the first owner's
         n.save()
+    upkeep.rebuild()  # saved around the write paths: the kept sort keys follow
     PhoneNumber.objects.filter(number__endswith="7").update(updated_at=stamp)
     return numbers
 
@@ -223,7 +224,8 @@ def test_the_trigram_indexes_match_the_sql_the_orm_emits(numbers, lookup, index)
         pytest.skip("pg_trgm indexes exist on PostgreSQL only")
     # Tiny tables: forbid the alternatives so the plan shows whether the index applies.
     # On a few rows a bitmap over a whole btree that holds the number ((user,
-    # number, id), (provider, active, number, id)) costs less than the GIN; the
+    # number, id), (provider, active, number, id), the sorts' (flag, number, id))
+    # costs less than the GIN; the
     # test's transaction rolls the DROPs back.
     plan = _plan(
         PhoneNumber.objects.filter(**lookup).values("pk"),
@@ -231,6 +233,9 @@ def test_the_trigram_indexes_match_the_sql_the_orm_emits(numbers, lookup, index)
         "SET LOCAL enable_indexscan = off",
         "DROP INDEX number_user_number_id",
         "DROP INDEX number_provider_active_number",
+        "DROP INDEX number_provider_number_id",
+        "DROP INDEX number_active_number_id",
+        "DROP INDEX number_outbound_number_id",
     )
     assert index in plan, plan
 
@@ -240,7 +245,7 @@ def test_the_trigram_indexes_match_the_sql_the_orm_emits(numbers, lookup, index)
     [
         (NumberFilters(health="routes_nowhere"), "number_routes_nowhere"),
         (NumberFilters(health="invalid_number"), "number_invalid"),
-        (NumberFilters(outbound_only=True), "number_outbound_only"),
+        (NumberFilters(outbound_only=True), "number_outbound_number_id"),
     ],
 )
 def test_the_quick_filters_read_their_partial_index_in_sort_order(numbers, filters, index):

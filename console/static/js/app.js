@@ -168,6 +168,20 @@
     hideError();
   });
 
+  // A table fragment says which saved view its list is (#view-state, swapped out of
+  // band: numbers/_views_state.html); its link is marked as the whole page marks it.
+  function markOpenView() {
+    var state = document.getElementById("view-state");
+    if (!state) return;
+    document.querySelectorAll("a[data-view-key]").forEach(function (link) {
+      var open = link.dataset.viewKey === state.dataset.viewKey;
+      if (open) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+      var item = link.closest("li");
+      if (item) item.classList.toggle("current", open);
+    });
+  }
+  document.addEventListener("htmx:afterSettle", markOpenView);
+
   // Times: the server writes UTC ("2025-03-01 14:02 UTC", the exact ISO time in
   // datetime and title, console/times.py); here they become the reader's zone.
   function pad(n) { return (n < 10 ? "0" : "") + n; }

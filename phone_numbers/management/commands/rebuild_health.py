@@ -1,4 +1,4 @@
-"""Recompute the numbers' kept health columns and the graph's dependent counts.
+"""Recompute the numbers' kept health columns and sort keys, and the graph's dependent counts.
 
 The write paths keep them (phone_numbers.upkeep); this is for rows written
 around them (a restore, a bulk load, a hand-run SQL fix) and to check that
