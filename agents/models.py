@@ -455,3 +455,45 @@ class Agent(OwnedModel):
         """The OpenAI connection is set but is not of an LLM type (upstream allows it)."""
         conn = self.openai_account_connection
         return conn is not None and not conn.is_llm
+
+
+class StoredJSON(models.Model):
+    """An object's upstream JSON, rendered once when it is written (``agents.fragments``).
+
+    The API assembles a page of numbers from these instead of loading the agent
+    graph of every number into model instances. ``rule`` is the masking rule's
+    version it was masked under (``vault.masking.RULE_VERSION``): a rendering under
+    another rule is never served.
+    """
+
+    body = models.TextField()
+    rule = models.PositiveSmallIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AgentJSON(StoredJSON):
+    agent = models.OneToOneField(
+        Agent, primary_key=True, on_delete=models.CASCADE, related_name="stored_json"
+    )
+
+    def __str__(self) -> str:
+        return f"JSON of agent {self.agent_id}"
+
+    class Meta:
+        verbose_name = "agent's stored JSON"
+        verbose_name_plural = "agents' stored JSON"
+
+
+class ConnectionJSON(StoredJSON):
+    connection = models.OneToOneField(
+        AccountConnection, primary_key=True, on_delete=models.CASCADE, related_name="stored_json"
+    )
+
+    def __str__(self) -> str:
+        return f"JSON of connection {self.connection_id}"
+
+    class Meta:
+        verbose_name = "connection's stored JSON"
+        verbose_name_plural = "connections' stored JSON"

@@ -48,14 +48,12 @@ def agent_list(*, owner: Any = None, sort: str = "name", desc: bool = False) -> 
     queryset = Agent.objects.all()
     if owner is not None:
         queryset = queryset.filter(user=owner)
-    return whitelisted_order(
-        with_agent_graph(queryset), AGENT_SORTS, sort, desc=desc, default="name"
-    )
+    return whitelisted_order(queryset, AGENT_SORTS, sort, desc=desc, default="name")
 
 
 def agent_for_owner(*, owner: Any, agent_id: Any) -> Agent | None:
     """The owner's agent with that id, or None (another user's agent is None too)."""
-    return with_agent_graph(Agent.objects.filter(user=owner, pk=agent_id)).first()
+    return Agent.objects.filter(user=owner, pk=agent_id).first()
 
 
 def owner_search_q(text: str) -> Q:

@@ -33,6 +33,7 @@ from django.db import models, transaction
 from audit.models import Action as AuditAction
 from audit.services import Actor, audited_save, diff, record, snapshot
 
+from . import fragments
 from .models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
 
 SHOWN = 20
@@ -89,6 +90,7 @@ def graph_object_save(
         audited_save(obj=obj, actor=actor, expected_version=expected_version, related=related)
         for (_before, after), reading in zip(_WRITE_LISTENERS, readings, strict=True):
             after(obj, reading)
+        fragments.written(obj)
     return obj
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from agents import queries
-from agents.present import agent_json
-from api.base import paged_response, validate
+from agents.fragments import agents_json
+from api import pagecache
+from api.base import page_envelope, validate
 from api.params import list_params
 from api.schema import AgentOut, AgentPageOut, ErrorOut, ValidationErrorOut
 
@@ -31,12 +34,14 @@ class AgentIdParam(serializers.Serializer):
     responses={200: AgentPageOut, **ERRORS},
 )
 @api_view(["GET"])
-def agent_list(request: Request) -> Response:
+def agent_list(request: Request) -> HttpResponse:
     params = validate(AgentListParams, request.query_params, "query")
     queryset = queries.agent_list(
         owner=request.user, sort=params["sort_column"], desc=params["sort_desc"]
     )
-    return paged_response(queryset, params, agent_json)
+    return pagecache.answer(
+        request, params, lambda: page_envelope(queryset.values("id"), params, agents_json)
+    )
 
 
 @extend_schema(
@@ -46,9 +51,13 @@ def agent_list(request: Request) -> Response:
     responses={200: AgentOut, **ERRORS},
 )
 @api_view(["GET"])
-def agent_detail(request: Request) -> Response:
+def agent_detail(request: Request) -> HttpResponse:
     params = validate(AgentIdParam, request.query_params, "query")
-    agent = queries.agent_for_owner(owner=request.user, agent_id=params["id"])
-    if agent is None:
-        raise NotFound("Agent not found.")
-    return Response(agent_json(agent))
+
+    def one() -> Any:
+        agent = queries.agent_for_owner(owner=request.user, agent_id=params["id"])
+        if agent is None:
+            raise NotFound("Agent not found.")
+        return agents_json([{"id": agent.pk}])[0]
+
+    return pagecache.answer(request, params, one)

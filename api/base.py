@@ -165,8 +165,11 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
-def paged_response(queryset: Any, params: dict[str, Any], render: Any) -> Response:
-    """A list endpoint's page envelope; a page beyond the depth cap is a 422 that says so."""
+def page_envelope(queryset: Any, params: dict[str, Any], render: Any) -> dict[str, Any]:
+    """A list endpoint's page envelope; a page beyond the depth cap is a 422 that says so.
+
+    ``render`` turns the page's rows into its items all at once (a page reads the
+    stored JSON of all its agents in one query)."""
     from core.pagination import PageTooDeep, page_of
 
     try:
@@ -175,4 +178,4 @@ def paged_response(queryset: Any, params: dict[str, Any], render: Any) -> Respon
         raise RequestValidationError(
             [{"loc": ["query", "page"], "msg": str(exc), "type": "too_deep"}]
         ) from None
-    return Response(page.envelope(render))
+    return page.envelope(render)

@@ -16,6 +16,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
 from rest_framework.renderers import JSONRenderer
+from rest_framework.utils import encoders
+
+from core.encoding import encode
 
 
 def etag_for(body: bytes) -> str:
@@ -26,15 +29,38 @@ def etag_for(body: bytes) -> str:
 class CompactJSONRenderer(JSONRenderer):
     """The API's only renderer: compact whatever the Accept header asks (DRF's would
     indent for ``Accept: application/json; indent=2``), so one answer has one ETag
-    and ``If-Match`` can compare it."""
+    and ``If-Match`` can compare it.
+
+    It encodes with ``core.encoding`` (orjson), which embeds the stored agent JSON
+    of a page as it is (``agents.fragments``); what orjson does not know (a lazy
+    translation, a Decimal) goes through DRF's own encoder."""
 
     def get_indent(self, accepted_media_type: Any, renderer_context: Any) -> None:
         return None
 
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> bytes:
+        if data is None:
+            return b""
+        return encode(data, default=_drf_default)
+
+
+_drf_encoder = encoders.JSONEncoder()
+
+
+def _drf_default(value: Any) -> Any:
+    return _drf_encoder.default(value)
+
+
+def render_json(data: Any) -> bytes:
+    """``data`` as the API answers it (the same renderer, bytes)."""
+    return CompactJSONRenderer().render(data)
+
 
 def etag_of_data(data: Any) -> str:
-    """The ETag that ``data`` has when the API answers it (the same renderer, bytes)."""
-    return etag_for(CompactJSONRenderer().render(data))
+    """The ETag that ``data`` has when the API answers it."""
+    return etag_for(render_json(data))
 
 
 class ApiETagMiddleware:
@@ -50,9 +76,10 @@ class ApiETagMiddleware:
             or not request.path_info.startswith("/v1/")
             or response.status_code != 200
             or response.streaming
-            or response.has_header("ETag")
         ):
             return response
-        etag = etag_for(response.content)
-        response["ETag"] = etag
+        etag = response.get("ETag")  # a cached answer comes with its ETag (api.pagecache)
+        if etag is None:
+            etag = etag_for(response.content)
+            response["ETag"] = etag
         return get_conditional_response(request, etag=etag, response=response)

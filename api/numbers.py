@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -20,8 +21,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents.queries import agent_for_owner
+from api import pagecache
 from api.authentication import TokenCanWrite
-from api.base import RequestValidationError, paged_response, validate
+from api.base import RequestValidationError, page_envelope, validate
 from api.etags import etag_of_data
 from api.params import StrictCharField, list_params
 from api.schema import ErrorOut, NumberOut, NumberPageOut, ValidationErrorOut
@@ -30,7 +32,7 @@ from audit.reasons import clean_reason
 from audit.services import Actor
 from core.limits import limit
 from phone_numbers import queries, services
-from phone_numbers.present import number_json
+from phone_numbers.present import documents, number_rows, numbers_json
 
 NumberListParams = list_params(list(queries.API_NUMBER_SORTS), "number")
 # 400: a malformed query string (core.middleware.RequestGuardMiddleware).
@@ -80,20 +82,30 @@ class NumberUpdateBody(serializers.Serializer):
     responses={200: NumberPageOut, **ERRORS},
 )
 @api_view(["GET"])
-def number_list(request: Request) -> Response:
+def number_list(request: Request) -> HttpResponse:
     params = validate(NumberListParams, request.query_params, "query")
     queryset = queries.phone_number_list(
         owner=request.user, sort=params["sort_column"], desc=params["sort_desc"]
     )
-    return paged_response(queryset, params, number_json)
+    return pagecache.answer(
+        request, params, lambda: page_envelope(number_rows(queryset), params, documents)
+    )
 
 
-def _owned_number(request: Request) -> Any:
-    params = validate(PhoneNumberParam, request.query_params, "query")
-    number = queries.phone_number_for_owner(owner=request.user, number=params["phone_number"])
-    if number is None:
+def _params(request: Request) -> Any:
+    return validate(PhoneNumberParam, request.query_params, "query")
+
+
+def _owned(request: Request, params: Any = None) -> Any:
+    """The queryset of the number the query string names, of the token's owner."""
+    params = params or _params(request)
+    return queries.phone_number_for_owner(owner=request.user, number=params["phone_number"])
+
+
+def _one(found: list[Any]) -> Any:
+    if not found:
         raise NotFound("Number not found.")
-    return number
+    return found[0]
 
 
 @extend_schema(
@@ -103,11 +115,12 @@ def _owned_number(request: Request) -> Any:
     responses={200: NumberOut, **ERRORS},
 )
 @api_view(["GET"])
-def number_detail(request: Request) -> Response:
-    return Response(number_json(_owned_number(request)))
+def number_detail(request: Request) -> HttpResponse:
+    params = _params(request)
+    return pagecache.answer(request, params, lambda: _one(numbers_json(_owned(request, params))))
 
 
-def _if_match(request: Request, number: Any) -> int | None:
+def _if_match(request: Request, number: Any, owned: Any) -> int | None:
     """The version an ``If-Match`` header asks for, or None without one.
 
     Either the version (3, "3" or W/"3") or the ETag of ``GET /v1/numbers``:
@@ -121,7 +134,7 @@ def _if_match(request: Request, number: Any) -> int | None:
     if re.fullmatch(r'"?[0-9]{1,9}"?', value):  # ASCII digits: "³".isdigit() is true
         return int(value.strip('"'))
     if value.startswith('"') and value.endswith('"') and len(value) > 2:
-        if value == etag_of_data(number_json(number)):
+        if value == etag_of_data(_one(numbers_json(owned))):
             return number.version
         return STALE_ETAG
     raise RequestValidationError(
@@ -201,7 +214,8 @@ def _change_reason(request: Request) -> str:
 @api_view(["POST"])
 @permission_classes([IsAuthenticated, TokenCanWrite])
 def number_update(request: Request) -> Response:
-    number = _owned_number(request)
+    owned = _owned(request)
+    number = _one(list(owned))
     body = validate(NumberUpdateBody, request.data, "body")
     changes = dict(body)
     if "inbound_agent" in changes and changes["inbound_agent"] is not None:
@@ -211,7 +225,7 @@ def number_update(request: Request) -> Response:
                 [{"loc": ["body", "inbound_agent"], "msg": "Agent not found.", "type": "not_found"}]
             )
         changes["inbound_agent"] = agent
-    expected_version = _if_match(request, number)
+    expected_version = _if_match(request, number, owned)
     reason = _change_reason(request)
     try:
         services.phone_number_update(
@@ -240,5 +254,4 @@ def number_update(request: Request) -> Response:
             {"detail": "The number changed while it was being updated; retry."},
             status=status.HTTP_409_CONFLICT,
         )
-    fresh = queries.phone_number_for_owner(owner=request.user, number=number.number)
-    return Response(number_json(fresh))
+    return Response(_one(numbers_json(owned)))

@@ -16,8 +16,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import F
 
 from vault.crypto import CredentialDecryptionError
 from vault.fields import plaintext
@@ -182,6 +184,35 @@ def owner_of(obj: models.Model) -> Any:
     return getattr(obj, "user_id", None)
 
 
+class _Bump:
+    """An on-commit callback that grows one account's ``inventory_version`` by one."""
+
+    def __init__(self, owner: Any) -> None:
+        self.owner = owner
+
+    def __call__(self) -> None:
+        accounts = apps.get_model(settings.AUTH_USER_MODEL).objects
+        accounts.filter(pk=self.owner).update(inventory_version=F("inventory_version") + 1)
+
+
+def bump_inventory_version(owner: Any) -> None:
+    """After the current transaction commits, grow the account's ``inventory_version``
+    (once per transaction, however many changes it records).
+
+    After, not within: inside the transaction the account's row would stay locked
+    until the commit, and every other writer of that account would wait for it. A
+    reader between the commit and the bump caches the new data under the old
+    version, which is harmless; never old data under the new one. A callback of a
+    savepoint that is rolled back is dropped with it (Django's on_commit), so the
+    check for a pending bump below is exact.
+    """
+    connection = transaction.get_connection()
+    pending = getattr(connection, "run_on_commit", [])
+    if any(getattr(entry[1], "owner", None) == owner for entry in pending):
+        return
+    transaction.on_commit(_Bump(owner))
+
+
 def record(
     *,
     actor: Actor,
@@ -200,6 +231,9 @@ def record(
     """
     if action == Action.UPDATE and not changes:
         return None
+    owner = owner_of(obj)
+    if owner is not None:
+        bump_inventory_version(owner)
     return AuditEntry.objects.create(
         actor=actor.user if getattr(actor.user, "pk", None) else None,
         actor_label=actor.label[:255],
@@ -214,7 +248,7 @@ def record(
         reason=stored_reason(actor.reason),
         refs=refs or {},
         reverts=reverts,
-        owner=owner_of(obj),
+        owner=owner,
     )
 
 

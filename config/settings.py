@@ -276,6 +276,20 @@ AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# The API's answers, per account and data version (api.pagecache): in the shared cache
+# when CACHE_URL is given, else in each worker's memory, at most 200 answers (a page
+# of 100 numbers is about 350 KB).
+API_PAGE_CACHE = env.bool("API_PAGE_CACHE", default=True)
+API_PAGE_CACHE_SECONDS = env.int("API_PAGE_CACHE_SECONDS", default=300)
+CACHES["api_pages"] = (
+    {**CACHES["default"], "KEY_PREFIX": "api-pages"}
+    if env.str("CACHE_URL", default="")
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "api-pages",
+        "OPTIONS": {"MAX_ENTRIES": 200},
+    }
+)
 # API rate-limit counters (api.throttling): in Redis when given, shared by every
 # app server; otherwise in the database (core.RateCounter), shared by every worker.
 _CACHE_URL = env.str("CACHE_URL", default="")

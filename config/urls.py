@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
@@ -30,6 +31,8 @@ class FaviconView(RedirectView):
 
 
 urlpatterns = [
+    # The benchmark's DRF peers, served like the API (devtools: development only).
+    *([path("v1/_bench/", include("devtools.urls"))] if apps.is_installed("devtools") else []),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("", overview_page, name="home"),

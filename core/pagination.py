@@ -48,10 +48,10 @@ class Page(Generic[T]):
     notice: str = ""
     error: str = ""  # what was wrong with the request (an invalid filter value, dropped)
 
-    def envelope(self, render: Callable[[T], Any]) -> dict[str, Any]:
-        """The upstream page object, each item rendered by ``render``."""
+    def envelope(self, render: Callable[[list[T]], list[Any]]) -> dict[str, Any]:
+        """The upstream page object, its items rendered by ``render`` (all at once)."""
         return {
-            "items": [render(item) for item in self.items],
+            "items": render(self.items),
             "page": self.page,
             "size": self.size,
             "has_more": self.has_more,
@@ -147,6 +147,11 @@ def estimate_rows(queryset: QuerySet[Any]) -> int:
         return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def _pk(row: Any) -> Any:
+    """A row's primary key: a model instance's, or a ``values()`` row's "id"."""
+    return row["id"] if isinstance(row, dict) else row.pk
+
+
 def page_of(queryset: QuerySet[Any], *, page: int, size: int) -> Page[Any]:
     """Slice one page (one query for size+1 rows, to learn has_more) and count the list."""
     offset = (page - 1) * size
@@ -163,7 +168,7 @@ def page_of(queryset: QuerySet[Any], *, page: int, size: int) -> Page[Any]:
         ids = list(queryset.values_list("pk", flat=True)[offset : offset + size + 1])
         has_more = len(ids) > size
         ids = ids[:size]
-        by_id = {obj.pk: obj for obj in queryset.filter(pk__in=ids)}
+        by_id = {_pk(obj): obj for obj in queryset.filter(pk__in=ids)}
         items = [by_id[pk] for pk in ids if pk in by_id]
     if not has_more and (items or page == 1):
         # This is the last page: the total is known without counting.

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from agents import fragments
 from agents.models import (
     AccountConnection,
     Action,
@@ -221,6 +222,9 @@ def seed(
     # per prompt (minutes at 1M); then again, for the columns rebuild changed.
     _analyze()
     upkeep.rebuild()
+    # The agents' and connections' stored JSON (agents.fragments): reads would render
+    # each on first use, but a seeded inventory starts with all of them ready.
+    fragments.rebuild()
     _analyze()
     return counts
 

@@ -180,7 +180,8 @@ def dependent_numbers(filters: NumberFilters) -> QuerySet[PhoneNumber]:
 
 
 def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
-    """Load what the API shows of a number in two queries, whatever the page size."""
+    """A number with its whole agent graph loaded, in two queries (the console's detail
+    page; the API reads stored JSON instead: ``present.numbers_json``)."""
     return (
         queryset.select_related(
             "telephony_account_connection", *(f"inbound_agent__{p}" for p in AGENT_GRAPH)
@@ -193,35 +194,22 @@ def with_number_graph(queryset: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
     )
 
 
-# The timestamps of every object in the graph, which the API's shape never shows:
-# parsing them was a large share of an API page's time (docs/benchmarks.md).
-_GRAPH_TIMESTAMPS = tuple(
-    f"{path}{field}"
-    for path in (
-        "",
-        "telephony_account_connection__",
-        *(f"inbound_agent__{p}__" for p in ("prompt", "prompt__prompt_template", "webhook")),
-        "inbound_agent__",
-        "inbound_agent__openai_account_connection__",
-    )
-    for field in ("created_at", "updated_at")
-)
-
-
 def phone_number_list(
     *, owner: Any = None, sort: str = "number", desc: bool = False
 ) -> QuerySet[PhoneNumber]:  # the API's list
-    """Numbers (of ``owner`` when given), sorted by a whitelisted column, then id."""
+    """Numbers (of ``owner`` when given), sorted by a whitelisted column, then id.
+
+    The numbers' own rows only: ``present.numbers_json`` adds their agents' and
+    connections' stored JSON."""
     queryset = PhoneNumber.objects.all()
     if owner is not None:
         queryset = queryset.filter(user=owner)
-    queryset = with_number_graph(queryset).defer(*_GRAPH_TIMESTAMPS)
     return whitelisted_order(queryset, NUMBER_SORTS, sort, desc=desc, default="number")
 
 
-def phone_number_for_owner(*, owner: Any, number: str) -> PhoneNumber | None:
-    """The owner's number, or None (another user's number is None too)."""
-    return with_number_graph(PhoneNumber.objects.filter(user=owner, number=number)).first()
+def phone_number_for_owner(*, owner: Any, number: str) -> QuerySet[PhoneNumber]:
+    """The owner's number, as a queryset (empty for another user's number too)."""
+    return PhoneNumber.objects.filter(user=owner, number=number)
 
 
 def phone_number_detail(*, pk: Any) -> PhoneNumber | None:

@@ -63,6 +63,21 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _api_page_cache(request, settings) -> None:
+    """The API's page cache is off, but in tests marked ``page_cache``.
+
+    The cache is invalidated by a version grown after each commit, and a test's
+    writes never commit (pytest-django rolls them back): with the cache on, a test
+    that writes and reads again would be served its first read. The marked tests
+    commit for real (``django_db(transaction=True)``). Each starts with an empty
+    cache: every test's database starts its accounts at version 0."""
+    from django.core.cache import caches
+
+    caches["api_pages"].clear()
+    settings.API_PAGE_CACHE = request.node.get_closest_marker("page_cache") is not None
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
     """Under CI=true a skipped browser test is a failure: CI must really run them."""

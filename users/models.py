@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -59,6 +60,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Part of every session's auth hash: users.services bumps it when a role is
     # taken away or the account is deactivated, which ends all open sessions.
     session_version = models.PositiveIntegerField(default=0, editable=False)
+    # Grows by one after every committed change to this account's numbers or agent
+    # graph (audit.services.record, the one place every change is recorded): the
+    # API's page cache keys on it (api.pagecache), so no cached page outlives a change.
+    inventory_version = models.PositiveBigIntegerField(default=0, editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -87,8 +92,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.normalized_email(self.email)
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    # Written only by audit.services.bump_inventory_version (an UPDATE ... + 1): a save
+    # of an account read earlier must not put an older version back.
+    NOT_SAVED = frozenset({"inventory_version"})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = self.normalized_email(self.email)
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.NOT_SAVED
+            ]
         super().save(*args, **kwargs)
 
     @classmethod

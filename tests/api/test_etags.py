@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agents.models import Agent
+from agents.services import graph_object_save
+from audit.services import Actor
 from phone_numbers.models import PhoneNumber
 from tests.factories import make_agent, make_number
 
@@ -29,9 +31,16 @@ def test_every_read_carries_an_etag_and_a_matching_if_none_match_is_a_304(api, n
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
 
 
+def rename_agent(number: PhoneNumber) -> None:
+    """An admin renames the number's agent (the number's own version stays)."""
+    agent = Agent.objects.get(pk=number.inbound_agent_id)
+    agent.name = "Renamed desk"
+    graph_object_save(obj=agent, actor=Actor("ops@switchboard.test", "admin"))
+
+
 def test_the_etag_changes_when_the_agent_changes_though_the_version_does_not(api, number):
     before = api.get(ONE, PARAMS)["ETag"]
-    Agent.objects.filter(pk=number.inbound_agent_id).update(name="Renamed desk")
+    rename_agent(number)
     after = api.get(ONE, PARAMS, HTTP_IF_NONE_MATCH=before)
     assert after.status_code == 200 and after["ETag"] != before
     assert PhoneNumber.objects.get(pk=number.pk).version == number.version
@@ -46,7 +55,7 @@ def test_if_match_takes_the_etag_of_the_get(api, number):
 
 def test_a_stale_etag_in_if_match_is_a_412_and_writes_nothing(api, number):
     etag = api.get(ONE, PARAMS)["ETag"]
-    Agent.objects.filter(pk=number.inbound_agent_id).update(name="Renamed desk")
+    rename_agent(number)
     response = api.post(UPDATE, {"label": "New"}, HTTP_IF_MATCH=etag)
     assert response.status_code == 412
     assert "changed since it was read" in response.json()["detail"]

@@ -9,9 +9,13 @@ assembled from stored, pre-rendered JSON) must give these same bytes.
 
 The golden files were generated from the presenter at commit 1ebd2a7 (DRF's
 renderer over ``phone_numbers.present`` / ``agents.present``), on SQLite and on
-PostgreSQL, which gave identical bytes. Regenerate them only deliberately, when
-the API's output is meant to change, and review the change as a diff. Each file
-is one line, so the review is the test's own failure message: run the test
+PostgreSQL, which gave identical bytes. They were regenerated once, deliberately,
+when the API moved to orjson with stored agent JSON (issue 18): the only change
+was the spelling of small floats, ``1e-05`` -> ``0.00001`` (the same number;
+orjson writes no exponent down to 1e-7), reviewed as a diff in that commit.
+Regenerate them only deliberately, when the API's output is meant to change, and
+review the change as a diff. Each file is one line, so the review is the test's
+own failure message: run the test
 first without GOLDEN_UPDATE and read the token-by-token diff it prints
 (``mismatch_report``), then
 

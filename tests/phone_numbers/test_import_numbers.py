@@ -17,8 +17,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
+from core.encoding import encode
 from phone_numbers.models import PhoneNumber
-from phone_numbers.present import number_json
+from phone_numbers.present import numbers_json
 from phone_numbers.queries import phone_number_list
 from tests.factories import (
     make_action,
@@ -659,8 +660,7 @@ def plaintext(number: PhoneNumber) -> dict[str, object]:
 
 def exported(owner: User) -> str:
     """The API's answer for the owner's numbers, as a file: every secret masked."""
-    page = {"items": [number_json(n) for n in phone_number_list(owner=owner)]}
-    text = json.dumps(page)
+    text = encode({"items": numbers_json(phone_number_list(owner=owner))}).decode()
     assert "el_0123456789abcdefWXYZ" not in text and "pw-secret-123" not in text
     return text
 

@@ -17,10 +17,11 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from agents.models import AccountConnection, Action, Agent, Webhook
+from core.encoding import encode
 from core.limits import BoundedJSONFormField
 from phone_numbers.importer import ImportRejected, import_items
 from phone_numbers.models import PhoneNumber
-from phone_numbers.present import number_json
+from phone_numbers.present import numbers_json
 from phone_numbers.queries import phone_number_list
 from tests.factories import make_action, make_agent, make_connection, make_number, make_webhook
 from vault import crypto
@@ -37,7 +38,7 @@ SERVICE_ACCOUNT = {
 
 
 def _exported_items(owner) -> list[dict]:
-    return json.loads(json.dumps([number_json(n) for n in phone_number_list(owner=owner)]))
+    return json.loads(encode(numbers_json(phone_number_list(owner=owner))))
 
 
 def _import_error_lines(items: list[dict]) -> str:

@@ -29,12 +29,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.db.models import Count
-from django.test import Client
-from rest_framework import generics, serializers
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.test import APIRequestFactory, force_authenticate
+from django.test import Client, override_settings
 
-from agents.models import AccountConnection, Action, Agent, Prompt, PromptTemplate, Webhook
+from agents.models import Agent
 from core.ordering import sort_keys
 from core.pagination import cursor_token, page_of
 from phone_numbers import queries
@@ -45,123 +42,6 @@ from users.models import User
 from users.services import api_token_create
 
 Result = dict[str, Any]
-
-
-# --- The peer: what a developer would write with stock DRF -----------------------
-class _TemplateS(serializers.ModelSerializer):
-    class Meta:
-        model = PromptTemplate
-        fields = ["id", "user_id", "required_context_keys", "label"]
-
-
-class _PromptS(serializers.ModelSerializer):
-    prompt_template = _TemplateS()
-
-    class Meta:
-        model = Prompt
-        fields = [
-            "id",
-            "user_id",
-            "label",
-            "description",
-            "content",
-            "context_endpoint",
-            "collect_fields",
-            "type",
-            "tags",
-            "prompt_template",
-        ]
-
-
-class _ActionS(serializers.ModelSerializer):
-    class Meta:
-        model = Action
-        fields = ["id", "user_id", "type", "label", "description", "config", "action_trigger"]
-
-
-class _WebhookS(serializers.ModelSerializer):
-    class Meta:
-        model = Webhook
-        fields = ["id", "user_id", "subscriptions", "url", "method", "label", "description"]
-
-
-class _ConnS(serializers.ModelSerializer):
-    credentials = serializers.JSONField(source="credentials_preview")
-
-    class Meta:
-        model = AccountConnection
-        fields = [
-            "id",
-            "user_id",
-            "label",
-            "description",
-            "type",
-            "credentials",
-            "steering_pool",
-            "account_supports_any_caller_id",
-        ]
-
-
-class _AgentS(serializers.ModelSerializer):
-    user_id = serializers.UUIDField(read_only=True)
-    prompt = _PromptS()
-    actions = _ActionS(many=True)
-    webhook = _WebhookS()
-    openai_account_connection = _ConnS()
-
-    class Meta:
-        model = Agent
-        exclude = ["user", "created_at", "updated_at", "version", "number_count"]
-
-
-class _NumberS(serializers.ModelSerializer):
-    inbound_agent = _AgentS()
-    telephony_account_connection = _ConnS()
-    inbound_agent_name = serializers.CharField(source="inbound_agent.name", default=None)
-
-    class Meta:
-        model = PhoneNumber
-        fields = [
-            "id",
-            "user_id",
-            "number",
-            "active",
-            "label",
-            "inbound_agent_name",
-            "outbound_only",
-            "example_context",
-            "telephony_provider",
-            "telephony_account_connection",
-            "description",
-            "inbound_agent",
-        ]
-
-
-class _Pages(PageNumberPagination):
-    page_size_query_param = "size"
-    max_page_size = 100
-
-
-def naive_view(optimised: bool) -> Callable[..., Any]:
-    class NaiveNumbers(generics.ListAPIView):
-        serializer_class = _NumberS
-        pagination_class = _Pages
-        authentication_classes: list[Any] = []
-        permission_classes: list[Any] = []
-        throttle_classes: list[Any] = []
-
-        def get_queryset(self):
-            qs = PhoneNumber.objects.filter(user=self.request.user).order_by("number", "id")
-            if optimised:
-                qs = qs.select_related(
-                    "telephony_account_connection",
-                    "inbound_agent__prompt__prompt_template",
-                    "inbound_agent__webhook",
-                    "inbound_agent__openai_account_connection",
-                ).prefetch_related("inbound_agent__actions")
-            return qs
-
-    return NaiveNumbers.as_view()
 
 
 # --- Measuring ---------------------------------------------------------------------
@@ -186,7 +66,7 @@ def measure(call: Callable[[], Any], repeats: int, warmup: int = WARMUP) -> Resu
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count):
-        call()
+        response = call()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -194,12 +74,52 @@ def measure(call: Callable[[], Any], repeats: int, warmup: int = WARMUP) -> Resu
         times.append((time.perf_counter() - started) * 1000)
     status = getattr(response, "status_code", None)
     times.sort()
+    if not times:  # only warmed up and counted (measure_together times the calls)
+        return {"queries": len(executed), "status": getattr(response, "status_code", None)}
     return {
         "p50": statistics.median(times),
         "p95": times[int(0.95 * (len(times) - 1))],
         "queries": len(executed),
         "status": status,
     }
+
+
+def measure_together(calls: list[tuple[Callable[[], Any], int]]) -> list[Result]:
+    """Each (call, repeats) measured like ``measure``, but in turns, round by round
+    (a call drops out once it has its repeats), so ours and its peers see the same
+    machine load: on this shared 2-core machine load drifts within a minute, and
+    ratios of figures taken a minute apart swung by a third."""
+    counted = [measure(call, 0, warmup=WARMUP if repeats > 5 else 1) for call, repeats in calls]
+    times: list[list[float]] = [[] for _ in calls]
+    statuses: list[Any] = [None for _ in calls]
+    for round_ in range(max(repeats for _call, repeats in calls)):
+        for i, (call, repeats) in enumerate(calls):
+            if round_ < repeats:
+                started = time.perf_counter()
+                statuses[i] = getattr(call(), "status_code", None)
+                times[i].append((time.perf_counter() - started) * 1000)
+    results = []
+    for counts, timed, status in zip(counted, times, statuses, strict=True):
+        timed.sort()
+        results.append(
+            {
+                "p50": statistics.median(timed),
+                "p95": timed[int(0.95 * (len(timed) - 1))],
+                "queries": counts["queries"],
+                "status": status,
+            }
+        )
+    return results
+
+
+def _uncached(call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call`` with the API's page cache off: the answer rendered every time."""
+
+    def run() -> Any:
+        with override_settings(API_PAGE_CACHE=False):
+            return call()
+
+    return run
 
 
 def _get(client: Client, path: str, **headers: str) -> Callable[[], Any]:
@@ -221,7 +141,15 @@ def parse_wrk(out: str, seconds: int) -> Result:
         "ok": total - errors,
         "errors": errors,
         "latency": re.search(r"Latency\s+(\S+)", out).group(1),
+        # With --latency: the distribution's 50% and 99% lines.
+        "p50": _percentile(out, "50"),
+        "p99": _percentile(out, "99"),
     }
+
+
+def _percentile(out: str, percent: str) -> str:
+    found = re.search(rf"^\s+{percent}(?:\.0+)?%\s+(\S+)", out, re.MULTILINE)
+    return found.group(1) if found else ""
 
 
 class Command(BaseCommand):
@@ -252,7 +180,14 @@ class Command(BaseCommand):
         )
         web = Client()
         web.force_login(staff)
-        hx = {"HTTP_HX_REQUEST": "true"}
+        # As the list page's htmx requests are sent: with the page's columns
+        # (X-Inventory-Columns, console.queries.page_columns), the default ones here.
+        hx = {
+            "HTTP_HX_REQUEST": "true",
+            "HTTP_X_INVENTORY_COLUMNS": (
+                "number,label,owner,agent,provider,connection,active,outbound_only,updated"
+            ),
+        }
         owner = (
             User.objects.filter(is_staff=False, phone_numbers__isnull=False)
             .order_by("email")
@@ -287,49 +222,71 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label}: ours {frag['p50']:.1f} ms, admin {admin['p50']:.1f} ms")
 
         rows += self._health_and_overview(web, hx, repeats)
+        rows += self._sorts_and_lists(web, hx, repeats)
 
-        factory = APIRequestFactory()
-
-        def naive(optimised: bool, page: int, size: int) -> Callable[[], Any]:
-            view = naive_view(optimised)
-
-            def call() -> Any:
-                request = factory.get("/naive", {"page": page, "size": size})
-                force_authenticate(request, user=owner)
-                response = view(request)
-                response.render()
-                return response
-
-            return call
-
-        for size, page in ((10, 1), (50, 1), (100, 1), (10, 1000), (100, 200)):
-            ours = measure(_get(web, f"/v1/numbers/list?size={size}&page={page}", **auth), repeats)
-            peer = measure(naive(True, page, size), max(5, repeats // 3))
-            raw = measure(naive(False, page, size), max(3, repeats // 10), warmup=1)
-            rows.append((f"API list size {size} page {page} vs DRF select_related", ours, peer))
-            rows.append((f"API list size {size} page {page} vs DRF without", ours, raw))
-            self.stdout.write(
-                f"  API size {size} page {page}: ours {ours['p50']:.1f} ms, "
-                f"DRF {peer['p50']:.1f} ms, naive {raw['p50']:.1f} ms"
-            )
+        rows += self._api(web, auth, repeats)
 
         rows += self._trigram(number, repeats)
         rows.append(
             ("number detail page", measure(_get(web, f"/numbers/{number.pk}/"), repeats), None)
         )
+        one = f"/v1/numbers?phone_number=%2B{number.number[1:]}"
         rows.append(
             (
-                "GET /v1/numbers",
-                measure(
-                    _get(web, f"/v1/numbers?phone_number=%2B{number.number[1:]}", **auth), repeats
-                ),
+                "GET /v1/numbers, rendered",
+                measure(_uncached(_get(web, one, **auth)), repeats),
                 None,
             )
+        )
+        rows.append(
+            ("GET /v1/numbers, from the page cache", measure(_get(web, one, **auth), repeats), None)
         )
 
         csv = self._csv(web)
         load = self._load(token, options["load_seconds"])
         self._report(rows, csv, load, options["output"])
+
+    def _api(self, web: Client, auth: dict[str, str], repeats: int) -> list[Any]:
+        """The API list against DRF peers served the same way (``devtools.peers``: same
+        middleware, token and throttle): by the book (CursorPagination) for first pages,
+        PageNumberPagination for deep ones, and without select_related."""
+        rows: list[Any] = []
+        for size, page in ((10, 1), (50, 1), (100, 1), (10, 1000), (100, 200)):
+            query = f"size={size}&page={page}"
+            ours_path = f"/v1/numbers/list?{query}"
+            peer_label, peer_path = (
+                ("DRF by the book (cursor pages)", f"/v1/_bench/book?size={size}")
+                if page == 1
+                else (
+                    "DRF select_related (page numbers)",
+                    f"/v1/_bench/pages?size={size}&page={page}",
+                )
+            )
+            ours, cached, peer, raw = measure_together(
+                [
+                    (_uncached(_get(web, ours_path, **auth)), repeats),
+                    (_get(web, ours_path, **auth), repeats),
+                    (_get(web, peer_path, **auth), max(5, repeats // 3)),
+                    (_get(web, f"/v1/_bench/naive?{query}", **auth), max(3, repeats // 10)),
+                ]
+            )
+            for result in (ours, cached, peer, raw):
+                if result["status"] != 200:
+                    raise CommandError(
+                        f"A timed API request answered {result['status']}, not 200: raise "
+                        "API_RATE_LIMIT for the bench (make bench sets it)."
+                    )
+            rows.append((f"API list {query}, rendered, vs {peer_label}", ours, peer))
+            rows.append((f"API list {query}, from the page cache, vs {peer_label}", cached, peer))
+            rows.append(
+                (f"API list size {size} page {page} vs DRF without select_related", ours, raw)
+            )
+            self.stdout.write(
+                f"  API size {size} page {page}: ours {ours['p50']:.1f} ms "
+                f"(cached {cached['p50']:.1f}), "
+                f"peer {peer['p50']:.1f} ms, naive {raw['p50']:.1f} ms"
+            )
+        return rows
 
     def _health_and_overview(
         self, web: Client, hx: dict[str, str], repeats: int
@@ -362,6 +319,48 @@ class Command(BaseCommand):
                 )
             )
             self.stdout.write(f"  account page: {page['p50']:.1f} ms, {page['queries']} queries")
+        return rows
+
+    # Every sort of the inventory, each way, and the other console lists with and
+    # without a search (issue 18): each within 2.5x of the inventory's first page.
+    SORT_RATIO_LIMIT = 2.5
+    LIST_CASES = (
+        ("agents list", "/agents/", True),
+        ("agents list, search by name 'Billing'", "/agents/?q=Billing", True),
+        ("agents list, search by owner 'summit'", "/agents/?q=summit", True),
+        ("agents list, search that matches nothing", "/agents/?q=zzzq", True),
+        ("webhooks list", "/webhooks/", False),
+        ("webhooks list, search 'summit'", "/webhooks/?q=summit", False),
+        ("connections list", "/connections/", False),
+        ("connections list, search 'Twilio'", "/connections/?q=Twilio", False),
+    )
+
+    def _sorts_and_lists(
+        self, web: Client, hx: dict[str, str], repeats: int
+    ) -> list[tuple[str, Result, None]]:
+        """The inventory's first page (fragment, 50 rows) in every sort both ways, and
+        the agents, webhooks and connections lists, each with its ratio to the first
+        page by number measured here, in the same run."""
+        base = measure(_get(web, "/numbers/?size=50", **hx), repeats)
+        rows: list[tuple[str, Result, None]] = []
+        cases = [
+            (
+                f"inventory fragment, sorted by {key}{' descending' if d else ''}",
+                f"/numbers/?size=50&sort={d}{key}",
+                True,
+            )
+            for key in queries.NUMBER_SORTS
+            for d in ("", "-")
+        ]
+        for label, path, fragment in [*cases, *self.LIST_CASES]:
+            result = measure(_get(web, path, **(hx if fragment else {})), repeats)
+            ratio = result["p50"] / base["p50"] if base["p50"] else 0.0
+            flag = "" if ratio <= self.SORT_RATIO_LIMIT else " (over the 2.5x goal)"
+            rows.append((f"{label}: {ratio:.1f}x the first page{flag}", result, None))
+            self.stdout.write(
+                f"  {label}: {result['p50']:.1f} ms, {result['queries']} queries, "
+                f"{ratio:.1f}x the first page ({base['p50']:.1f} ms){flag}"
+            )
         return rows
 
     @staticmethod
@@ -443,17 +442,27 @@ class Command(BaseCommand):
             "peak_growth_mb": growth,
         }
 
-    def _load(self, token: str, seconds: int) -> Result:
-        """gunicorn, 2 workers, on loopback: requests per second and errors."""
+    # What the load run asks for: the lean peer first (the ceiling), then our list.
+    LOAD_PATHS = (
+        ("lean view: token and throttle, constant body", "/v1/_bench/lean"),
+        ("GET /v1/numbers/list?size=10", "/v1/numbers/list?size=10"),
+        ("GET /v1/numbers/list?size=100", "/v1/numbers/list?size=100"),
+    )
+
+    def _load(self, token: str, seconds: int) -> list[Result]:
+        """gunicorn, 2 workers, on loopback: each of LOAD_PATHS for ``seconds`` after a
+        second of warm-up; requests per second, p50/p99 latency and errors."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         env = {
             **os.environ,
             "DEBUG": "false",
+            "SWITCHBOARD_DEVTOOLS": "true",  # the lean peer's URL
             "SECURE_SSL_REDIRECT": "false",
             "ALLOWED_HOSTS": "127.0.0.1",
-            "API_RATE_LIMIT": "1000000/min",
+            "API_RATE_LIMIT": "100000000/min",
+            "LOG_LEVEL": "WARNING",
             "SECRET_KEY": settings.SECRET_KEY,
             "CREDENTIAL_KEYS": ",".join(settings.CREDENTIAL_KEYS),
         }
@@ -472,6 +481,7 @@ class Command(BaseCommand):
             ],
             env=env,
         )
+        results = []
         try:
             for _ in range(100):
                 try:
@@ -479,16 +489,19 @@ class Command(BaseCommand):
                     break
                 except OSError:
                     time.sleep(0.1)
-            path = "/v1/numbers/list?size=10"
             wrk = shutil.which("wrk")
-            if wrk:
-                result = self._wrk(wrk, port, path, token, seconds)
-            else:
-                result = self._python_client(port, path, token, seconds)
+            for label, path in self.LOAD_PATHS:
+                if wrk:
+                    self._wrk(wrk, port, path, token, 1)  # warm-up
+                    result = self._wrk(wrk, port, path, token, seconds)
+                else:
+                    result = self._python_client(port, path, token, seconds)
+                results.append({**result, "label": label, "seconds": seconds})
+                self.stdout.write(f"  load {label}: {result['rps']:.0f} requests/s")
         finally:
             server.terminate()
             server.wait(timeout=10)
-        return {**result, "seconds": seconds}
+        return results
 
     @staticmethod
     def _wrk(wrk: str, port: int, path: str, token: str, seconds: int) -> Result:
@@ -504,6 +517,7 @@ class Command(BaseCommand):
                 f"{seconds}s",
                 "--timeout",
                 "10s",
+                "--latency",
                 "--header",
                 f"Authorization: Bearer {token}",
                 f"http://127.0.0.1:{port}{path}",
@@ -559,7 +573,7 @@ class Command(BaseCommand):
         sum(i * i for i in range(2_000_000))
         return (time.perf_counter() - started) * 1000
 
-    def _report(self, rows: list[Any], csv: Result, load: Result, output: str) -> None:
+    def _report(self, rows: list[Any], csv: Result, load: list[Result], output: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             pg = cursor.fetchone()[0]
@@ -603,12 +617,20 @@ class Command(BaseCommand):
             f"CSV export of {csv['rows']:,} rows: {csv['seconds']:.1f} s, "
             f"{csv['rows_per_s']:,.0f} rows/s, peak RSS growth {csv['peak_growth_mb']:.0f} MB.",
             "",
-            f"Loopback load, gunicorn 2 workers, {load['client']}, GET /v1/numbers/list?"
-            f"size=10 for {load['seconds']} s: {load['rps']:.0f} requests/s, "
-            f"{load['ok']:,} ok, {load['errors']} errors"
-            f"{', mean latency ' + load['latency'] if load['latency'] else ''}.",
+            f"Loopback load, gunicorn 2 workers, {load[0]['client']}, {load[0]['seconds']} s "
+            "each after 1 s of warm-up; the lean view authenticates the token and counts the "
+            "request against the rate limit like every API view, then answers a constant body:",
             "",
+            "| request | requests/s | of the lean view's | p50 | p99 | ok | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
+        for run in load:
+            share = run["rps"] / load[0]["rps"] if load[0]["rps"] else 0
+            lines.append(
+                f"| {run['label']} | {run['rps']:.0f} | {share:.0%} | {run.get('p50', '')} | "
+                f"{run.get('p99', '')} | {run['ok']:,} | {run['errors']} |"
+            )
+        lines.append("")
         text = "\n".join(lines)
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         previous = Path(output).read_text(encoding="utf-8") if Path(output).exists() else ""
