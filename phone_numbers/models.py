@@ -124,13 +124,15 @@ class PhoneNumber(LimitedModel, models.Model):
             models.Index(fields=["inbound_agent_name", "id"], name="number_agent_name_id"),
             models.Index(fields=["owner_email", "id"], name="number_owner_email_id"),
             # Provider and active together (the inventory's two quick selects): both
-            # in the index condition. With only the two above, the planner's pick
-            # between them flips with the table's layout: after the kept-health
-            # backfill rewrote a third of the rows it walked 61,565 active numbers
-            # to find 26 Telnyx ones (250 ms instead of 0.2; docs/benchmarks.md).
+            # in the index condition. Active first, as in number_active_number: the
+            # planner prices an index's heap reads by its first column's correlation
+            # with the table's order, and a boolean's is high whatever the layout, so
+            # an index led by the provider lost to number_active_number_id plus a filter,
+            # which walked 61,589 active numbers to find 51 Telnyx ones (140-170 ms
+            # instead of under 1; docs/benchmarks.md).
             models.Index(
-                fields=["telephony_provider", "active", "number", "id"],
-                name="number_provider_active_number",
+                fields=["active", "telephony_provider", "number", "id"],
+                name="number_active_provider_number",
             ),
             # The support quick filters (health.HEALTH_FINDINGS: their conditions
             # must stay these): each a small partial index in the default sort
@@ -142,8 +144,10 @@ class PhoneNumber(LimitedModel, models.Model):
                 name="number_invalid",
                 condition=Q(number_is_valid=False),
             ),
+            # Led by its two booleans for the same reason: as (number, id) it lost to
+            # number_active_number_id and number_outbound_number_id plus a filter (390 ms).
             models.Index(
-                fields=["number", "id"],
+                fields=["active", "outbound_only", "number", "id"],
                 name="number_routes_nowhere",
                 condition=Q(active=True, outbound_only=False, inbound_agent__isnull=True),
             ),

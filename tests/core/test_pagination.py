@@ -224,7 +224,7 @@ def test_the_trigram_indexes_match_the_sql_the_orm_emits(numbers, lookup, index)
         pytest.skip("pg_trgm indexes exist on PostgreSQL only")
     # Tiny tables: forbid the alternatives so the plan shows whether the index applies.
     # On a few rows a bitmap over a whole btree that holds the number ((user,
-    # number, id), (provider, active, number, id), the sorts' (flag, number, id))
+    # number, id), (active, provider, number, id), the sorts' (flag, number, id))
     # costs less than the GIN; the
     # test's transaction rolls the DROPs back.
     plan = _plan(
@@ -232,7 +232,7 @@ def test_the_trigram_indexes_match_the_sql_the_orm_emits(numbers, lookup, index)
         "SET LOCAL enable_seqscan = off",
         "SET LOCAL enable_indexscan = off",
         "DROP INDEX number_user_number_id",
-        "DROP INDEX number_provider_active_number",
+        "DROP INDEX number_active_provider_number",
         "DROP INDEX number_provider_number_id",
         "DROP INDEX number_active_number_id",
         "DROP INDEX number_outbound_number_id",
