@@ -29,8 +29,10 @@ demo: $(STAMP) .env
 	$(BIN)/python manage.py setup_roles
 	$(BIN)/python manage.py demo_logins
 	@echo "Second factor: off in the demo (STAFF_TOTP_REQUIRED=false); production asks superusers and number admins for a TOTP code"
-	@echo "Serving http://127.0.0.1:8000 (Ctrl-C stops it)"
-	env STAFF_TOTP_REQUIRED=false $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "Serving http://127.0.0.1:8000 with a background-job worker beside it (Ctrl-C stops both)"
+	$(BIN)/python manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+	    trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	    env STAFF_TOTP_REQUIRED=false $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 serve: $(STAMP) .env
 	$(BIN)/python manage.py runserver 127.0.0.1:8000

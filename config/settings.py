@@ -76,8 +76,11 @@ INSTALLED_APPS = [
     "agents",
     "phone_numbers",
     "audit",
+    "jobs",
     "console",
     "api",
+    # The database task queue (TASKS_BACKEND=database): its table and `db_worker`.
+    "django_tasks_db",
 ]
 # seed_demo, demo_logins and bench (devtools/): development only, never shipped in the
 # wheel. On with DEBUG; SWITCHBOARD_DEVTOOLS=true adds them with DEBUG off (make bench).
@@ -315,6 +318,21 @@ STORAGES = {
         )
     },
 }
+# Default storage holds job output (exports/<job id>.csv). Private: nothing serves
+# MEDIA_URL; a file leaves only through its owner's /jobs/<id>/download.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=RUN_DIR / "media")
+
+# Background jobs (jobs/, django.tasks): "database" queues in our own database for a
+# `manage.py db_worker` to run; "immediate" runs the task inside the request (tests).
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+
 # Without collectstatic (demo, tests) WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 

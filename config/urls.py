@@ -41,6 +41,7 @@ urlpatterns = [
     path("account/", include("console.urls.account")),
     path("numbers/", include("console.urls.numbers")),
     path("audit/", include("console.urls.audit")),
+    path("jobs/", include("console.urls.jobs")),
     path("customers/", include("console.urls.customers")),
     path("", include("console.urls.agents")),
     path("v1/", include("api.urls")),

@@ -9,7 +9,10 @@ Anything already in the environment (DATABASE_URL for PostgreSQL) wins.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
@@ -21,3 +24,9 @@ os.environ.setdefault("CREDENTIAL_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMD
 os.environ.setdefault("STAFF_TOTP_REQUIRED", "false")
 # The development commands (devtools/) are tested too; DEBUG is off.
 os.environ.setdefault("SWITCHBOARD_DEVTOOLS", "true")
+# Background jobs run inside the request that starts them, their files in a
+# directory of this run's own.
+os.environ.setdefault("TASKS_BACKEND", "immediate")
+if "MEDIA_ROOT" not in os.environ:
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="switchboard-media-")
+    atexit.register(shutil.rmtree, os.environ["MEDIA_ROOT"], ignore_errors=True)

@@ -15,6 +15,7 @@ from agents.models import (
     PromptTemplate,
     Webhook,
 )
+from jobs.models import Job, JobKind, JobState
 from phone_numbers import upkeep
 from phone_numbers.models import PhoneNumber
 from users.models import User
@@ -80,3 +81,33 @@ def make_number(user: User, number: str | None = None, **fields: Any) -> PhoneNu
     upkeep.rebuild()
     made.refresh_from_db()
     return made
+
+
+def make_job(user: User, **fields: Any) -> Job:
+    """A queued CSV export of the whole inventory (nothing enqueued)."""
+    fields.setdefault("kind", JobKind.EXPORT_CSV)
+    fields.setdefault("params", {"query": "", "columns": []})
+    return Job.objects.create(created_by=user, **fields)
+
+
+def make_finished_export(user: User, content: bytes = b"number\r\n") -> Job:
+    """A succeeded export with its file in default storage."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    job = make_job(user, state=JobState.SUCCEEDED, done=0, total=0)
+    job.output = default_storage.save(f"exports/{job.pk}.csv", ContentFile(content))
+    job.save(update_fields=["output"])
+    return job
+
+
+def make_task_result(job: Job) -> Any:
+    """The database backend's row for a job's task, as ``enqueue`` writes it."""
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    return DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {"job_id": str(job.pk)}},
+        task_path="console.export_tasks.export_numbers_csv",
+        backend_name="default",
+        run_after=get_date_max(),  # "as soon as possible", as the backend stores it
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from console import number_bulk, number_edits, numbers, saved_views
+from console import jobs, number_bulk, number_edits, numbers, saved_views
 from console.number_fields import INLINE_FIELDS
 
 app_name = "numbers"
@@ -13,6 +13,8 @@ app_name = "numbers"
 urlpatterns = [
     path("", numbers.inventory, name="list"),
     path("export.csv", numbers.export_csv, name="export"),
+    # The same export as a background job (console.jobs), for views too big to stream.
+    path("export-job", jobs.export_start, name="export_job"),
     # A bulk change's steps (console.number_bulk): choose, review, apply.
     path("bulk/", number_bulk.bulk_choose, name="bulk"),
     path("bulk/review", number_bulk.bulk_review, name="bulk_review"),

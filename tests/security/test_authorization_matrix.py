@@ -10,8 +10,10 @@ from tests.factories import (
     make_action,
     make_agent,
     make_connection,
+    make_finished_export,
     make_number,
     make_prompt,
+    make_task_result,
     make_template,
     make_webhook,
 )
@@ -66,6 +68,10 @@ VIEW_FORMS = {"numbers:view_save": (405, 200), "numbers:columns": (200, 303)}
 VIEW_CHANGES = {"numbers:view_edit": (200, 200), "numbers:view_delete": (405, 200)}
 OWN_ACCOUNT = {"account:detail": 200, "account:verify": 302, "account:setup": 200}
 PUBLIC = {"login": 200, "healthz": 200, "logout": 405, "favicon": 302}
+# Background jobs (console.jobs): the list, any staff member; the matrix's job is a
+# number admin's finished export: its page for its owner and superusers (others 404),
+# its file for its owner only; cancel (POST) answers with a redirect to the page.
+JOB_PAGES = {"jobs:list", "jobs:detail", "jobs:download"}
 
 
 @pytest.fixture
@@ -101,6 +107,8 @@ def world(db):
     view = SavedView.objects.create(
         created_by=users["number_admin"], name="Team view", query="active=yes", shared=True
     )
+    job = make_finished_export(users["number_admin"])
+    make_task_result(job)
     objects = {
         "numbers": number,
         "agents:detail": agent,
@@ -110,6 +118,7 @@ def world(db):
         "customers": owner,
         "numbers:view_edit": view,
         "numbers:view_delete": view,
+        "jobs": job,
     }
     return users, objects
 
@@ -162,7 +171,9 @@ def dashboard_expected(user: User | None, name: str, method: str) -> int:
     for table in (VIEW_FORMS, VIEW_CHANGES):
         if name in table and table[name][method == "POST"] == 405:
             return 405
-    if method == "POST" and name in READ | EDIT_FORMS | {"account:detail"}:
+    if method == "POST" and name in READ | EDIT_FORMS | JOB_PAGES | {"account:detail"}:
+        return 405
+    if method == "GET" and name in ("jobs:cancel", "numbers:export_job"):
         return 405
     if user is None:
         # The matrix sends HX-Request: the whole page goes to sign in, by HX-Redirect
@@ -180,7 +191,24 @@ def dashboard_expected(user: User | None, name: str, method: str) -> int:
         return VIEW_CHANGES[name][method == "POST"] if can_edit else 403
     if name in EDIT_FORMS | POST_ONLY | REVERT:
         return 200 if can_edit else 403
+    if name == "numbers:export_job":
+        return 302 if can_view else 403  # to the new job's page
+    if name.startswith("jobs:"):
+        return _job_expected(user, name)
     raise AssertionError(f"no rule for {name}: add one to the matrix")
+
+
+def _job_expected(user: User, name: str) -> int:
+    if not user.is_staff:
+        return 403
+    if name == "jobs:list":
+        return 200
+    owner = user.email == "number_admin@x.test"
+    if name == "jobs:download":
+        return 200 if owner else 404
+    if not (owner or user.is_superuser):
+        return 404
+    return 302 if name == "jobs:cancel" else 200
 
 
 def test_every_url_answers_each_kind_of_user_as_expected(world):

@@ -20,6 +20,7 @@ from agents.models import ConnectionType
 from audit.models import Action as AuditAction
 from audit.models import AuditEntry
 from audit.services import Actor, diff, record, snapshot
+from jobs.models import Job, JobState
 from phone_numbers import services
 from tests.factories import (
     make_action,
@@ -27,6 +28,7 @@ from tests.factories import (
     make_connection,
     make_number,
     make_prompt,
+    make_task_result,
     make_template,
     make_webhook,
 )
@@ -177,6 +179,14 @@ def planted(db):
         user.groups.add(groups[group])
         staff[role] = user
     Client().post("/login/", {"username": "root@x.test", "password": "wrong"})  # axes rows
+    # A background export of the whole inventory (its file is crawled too) and the
+    # task queue's row for it (the admin's task results).
+    export = Client()
+    export.force_login(staff["superuser"])
+    export.post("/numbers/export-job", {"query": "sort=-label"})
+    job = Job.objects.get()
+    assert job.state == JobState.SUCCEEDED, job.error
+    make_task_result(job)
     objects = {
         "numbers": number,
         "agents:detail": agent,
@@ -185,6 +195,7 @@ def planted(db):
         # The revert page of the entry with the pasted credential in its reason.
         "audit": AuditEntry.objects.filter(object_id=str(number.pk)).latest("id"),
         "customers": number.user,  # the account page: tokens, connections, changes
+        "jobs": job,
     }
     return c, staff, tokens, objects, number
 

@@ -1,0 +1,28 @@
+"""Reading jobs: a person sees their own; a superuser sees everyone's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from jobs.models import Job
+
+# A list page shows the latest jobs; older ones stay reachable by their URL.
+LIST_LIMIT = 100
+
+
+def jobs_visible_to(user: Any) -> QuerySet[Job]:
+    """The jobs ``user`` may see, newest first (superusers: all)."""
+    queryset = Job.objects.select_related("created_by").order_by("-created_at", "-id")
+    return queryset if user.is_superuser else queryset.filter(created_by=user)
+
+
+def job_visible_to(user: Any, pk: Any) -> Job | None:
+    """One job, or None when it does not exist or is someone else's."""
+    return jobs_visible_to(user).filter(pk=pk).first()
+
+
+def job_owned_by(user: Any, pk: Any) -> Job | None:
+    """One job of ``user``'s own: what its download needs (owner only, even for superusers)."""
+    return Job.objects.filter(pk=pk, created_by=user).first()
