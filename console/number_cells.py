@@ -40,15 +40,19 @@ class PageLinks:
     health_query: str = "?health="
 
 
-def _once(render: Callable[[Any], str]) -> Callable[[Any], str]:
-    """``render`` remembered per argument for one page (a page has a few owners,
-    agents, providers and findings, and many rows share an update time)."""
+def _once(
+    render: Callable[[Any], str], key: Callable[[Any], Any] | None = None
+) -> Callable[[Any], str]:
+    """``render`` remembered per argument, or per ``key(argument)``, for one page (a
+    page has a few owners, agents, providers and findings, and many rows share an
+    update time)."""
     seen: dict[Any, str] = {}
 
-    def cached(key: Any) -> str:
-        html = seen.get(key)
+    def cached(arg: Any) -> str:
+        k = arg if key is None else key(arg)
+        html = seen.get(k)
         if html is None:
-            html = seen[key] = render(key)
+            html = seen[k] = render(arg)
         return html
 
     return cached
@@ -112,20 +116,10 @@ def _owner(links: PageLinks) -> Cell:
             f'aria-label="Account page of {email}">↗</a></td>'
         )
 
-    owners: dict[Any, str] = {}
-
-    def cell(row: Any) -> str:
-        html = owners.get(row.n.user_id)
-        if html is None:
-            html = owners[row.n.user_id] = owner(row)
-        return html
-
-    return cell
+    return _once(owner, key=lambda row: row.n.user_id)
 
 
 def _agent(links: PageLinks) -> Cell:
-    agents: dict[Any, str] = {}
-
     def agent(row: Any) -> str:
         if not row.agent_url:
             return '<span class="badge muted">no agent</span>'
@@ -135,10 +129,10 @@ def _agent(links: PageLinks) -> Cell:
             f'<span class="badge lang">{escape(a.language)}</span>'
         )
 
+    shown_for = _once(agent, key=lambda row: row.n.inbound_agent_id)
+
     def cell(row: Any) -> str:
-        shown = agents.get(row.n.inbound_agent_id)
-        if shown is None:
-            shown = agents[row.n.inbound_agent_id] = agent(row)
+        shown = shown_for(row)
         edit = ""
         if links.can_edit:
             url = row.edit_agent_url
@@ -154,36 +148,24 @@ def _agent(links: PageLinks) -> Cell:
 
 
 def _provider(links: PageLinks) -> Cell:
-    providers: dict[str, str] = {}
-
     def cell(row: Any) -> str:
-        key = row.n.telephony_provider
-        html = providers.get(key)
-        if html is None:
-            html = providers[key] = (
-                f'{LF}<td><span class="badge provider-{escape(key)}">'
-                f"{escape(row.provider_label)}</span></td>"
-            )
-        return html
+        return (
+            f'{LF}<td><span class="badge provider-{escape(row.n.telephony_provider)}">'
+            f"{escape(row.provider_label)}</span></td>"
+        )
 
-    return cell
+    return _once(cell, key=lambda row: row.n.telephony_provider)
 
 
 def _connection(links: PageLinks) -> Cell:
-    connections: dict[Any, str] = {}
-
     def cell(row: Any) -> str:
-        key = row.n.telephony_account_connection_id
-        html = connections.get(key)
-        if html is None:
-            shown = "—"
-            if row.connection_url:
-                label = escape(row.n.telephony_account_connection.label)
-                shown = f'<a href="{row.connection_url}">{label}</a>'
-            html = connections[key] = f"{LF}<td>{shown}</td>"
-        return html
+        shown = "—"
+        if row.connection_url:
+            label = escape(row.n.telephony_account_connection.label)
+            shown = f'<a href="{row.connection_url}">{label}</a>'
+        return f"{LF}<td>{shown}</td>"
 
-    return cell
+    return _once(cell, key=lambda row: row.n.telephony_account_connection_id)
 
 
 _ACTIVE = (
