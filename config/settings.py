@@ -293,6 +293,17 @@ CACHES["api_pages"] = (
         "OPTIONS": {"MAX_ENTRIES": 200},
     }
 )
+# Background jobs' progress and cancel marks while their work runs inside one
+# transaction (jobs.services): shared by the web and the workers, so Redis when
+# CACHE_URL is given, else files on this machine's disk.
+CACHES["jobs"] = (
+    {**CACHES["default"], "KEY_PREFIX": "jobs"}
+    if env.str("CACHE_URL", default="")
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(env.path("JOBS_CACHE_DIR", default=RUN_DIR / "jobs-cache")),
+    }
+)
 # API rate-limit counters (api.throttling): in Redis when given, shared by every
 # app server; otherwise in the database (core.RateCounter), shared by every worker.
 _CACHE_URL = env.str("CACHE_URL", default="")

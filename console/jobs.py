@@ -28,7 +28,13 @@ from console.forms.numbers import NumberFilterForm
 from console.lists import PAGE_PARAMS, wants_fragment
 from console.queries import column_choice
 from jobs.models import Job, JobState
-from jobs.queries import LIST_LIMIT, job_owned_by, job_visible_to, jobs_visible_to
+from jobs.queries import (
+    LIST_LIMIT,
+    job_owned_by,
+    job_visible_to,
+    jobs_visible_to,
+    with_live_progress,
+)
 from jobs.services import job_cancel
 
 # A query string longer than this is not one the inventory made.
@@ -39,7 +45,7 @@ def _visible_job(request: HttpRequest, pk: UUID) -> Job:
     job = job_visible_to(request.user, pk)
     if job is None:
         raise Http404("No such job.")
-    return job
+    return with_live_progress([job])[0]
 
 
 def _timing(job: Job) -> dict[str, Any]:
@@ -61,7 +67,7 @@ def _rounded(delta: timedelta | None) -> timedelta | None:
 @staff_view()
 def job_list(request: HttpRequest) -> HttpResponse:
     """The signed-in user's jobs (a superuser's: everyone's), newest first."""
-    jobs = list(jobs_visible_to(request.user)[:LIST_LIMIT])
+    jobs = with_live_progress(list(jobs_visible_to(request.user)[:LIST_LIMIT]))
     return render(request, "jobs/list.html", {"jobs": jobs, "limit": LIST_LIMIT})
 
 

@@ -16,6 +16,10 @@ from django.db import models
 
 class JobKind(models.TextChoices):
     EXPORT_CSV = "export_csv", "CSV export"
+    EXPORT_JSON = "export_json", "JSON export"
+    IMPORT_PREVIEW = "import_preview", "Import preview"
+    IMPORT_APPLY = "import_apply", "Import"
+    BULK_EDIT = "bulk_edit", "Bulk edit"
 
 
 class JobState(models.TextChoices):
@@ -52,6 +56,13 @@ class Job(models.Model):
     # A name in default storage (exports/<id>.csv). Private: MEDIA_URL serves
     # nothing; the file leaves only through the owner's download view.
     output = models.FileField(upload_to="exports/", max_length=255, blank=True, default="")
+    # When the output may no longer be downloaded (checked at download; the
+    # purge_exports command deletes the files of expired jobs).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # The job this one runs again (Retry of a failed or stalled job).
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

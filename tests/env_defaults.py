@@ -30,3 +30,6 @@ os.environ.setdefault("TASKS_BACKEND", "immediate")
 if "MEDIA_ROOT" not in os.environ:
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="switchboard-media-")
     atexit.register(shutil.rmtree, os.environ["MEDIA_ROOT"], ignore_errors=True)
+if "JOBS_CACHE_DIR" not in os.environ:
+    os.environ["JOBS_CACHE_DIR"] = tempfile.mkdtemp(prefix="switchboard-jobs-cache-")
+    atexit.register(shutil.rmtree, os.environ["JOBS_CACHE_DIR"], ignore_errors=True)
