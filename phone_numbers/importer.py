@@ -233,21 +233,42 @@ def items_of(document: Any) -> list[Any]:
     raise ImportRejected("The document is neither a page object nor an array of pages.")
 
 
-def import_items(items: Iterable[Any], *, actor: Actor | None = None) -> ImportResult:
+class ImportStopped(Exception):
+    """The caller's ``progress`` asked to stop (a cancelled job); nothing was written."""
+
+
+# Items between two calls of an import's ``progress``.
+PROGRESS_EVERY = 200
+
+
+def import_items(
+    items: Iterable[Any],
+    *,
+    actor: Actor | None = None,
+    progress: Callable[[int], bool] | None = None,
+) -> ImportResult:
     """Upsert every item and its nested objects in one transaction, audited.
 
     Raises ``ImportRejected`` listing every error, after rolling everything back.
+    ``progress(items done)`` is called every ``PROGRESS_EVERY`` items and at the end,
+    from inside the transaction; when it returns False the import rolls back and
+    raises ``ImportStopped``.
     """
     items = list(items)
     importer = _Importer(actor or Actor.for_command("import_numbers", Source.IMPORT))
     duplicates = _duplicate_items(items)
     with transaction.atomic():
         for index, item in enumerate(items):
+            stop_here = progress is not None and index and index % PROGRESS_EVERY == 0
+            if stop_here and not progress(index):  # type: ignore[misc]
+                raise ImportStopped
             if index in duplicates:
                 for line in duplicates[index]:
                     importer.errors.add(line)
                 continue
             importer.item(item, f"item {index}")
+        if progress is not None and not progress(len(items)):
+            raise ImportStopped
         if importer.errors:
             # Raised inside the atomic block: it rolls back every item written so far.
             raise ImportRejected(
