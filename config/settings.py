@@ -333,6 +333,10 @@ STORAGES = {
 # MEDIA_URL; a file leaves only through its owner's /jobs/<id>/download.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=RUN_DIR / "media")
 
+# The largest file an import takes (console.imports); uploads past 2.5 MB go to a
+# temporary file as they arrive (Django's default), never into memory.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+
 # Background jobs (jobs/, django.tasks): "database" queues in our own database for a
 # `manage.py db_worker` to run; "immediate" runs the task inside the request (tests).
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")

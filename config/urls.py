@@ -42,6 +42,7 @@ urlpatterns = [
     path("numbers/", include("console.urls.numbers")),
     path("audit/", include("console.urls.audit")),
     path("jobs/", include("console.urls.jobs")),
+    path("imports/", include("console.urls.imports")),
     path("customers/", include("console.urls.customers")),
     path("", include("console.urls.agents")),
     path("v1/", include("api.urls")),

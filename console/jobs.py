@@ -77,7 +77,13 @@ def job_list(request: HttpRequest) -> HttpResponse:
 def job_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     """A job's page, or its progress fragment for the page's own polling."""
     job = _visible_job(request, pk)
-    context = {"job": job, "owns": job.created_by_id == request.user.pk, **_timing(job)}
+    context = {
+        "job": job,
+        "owns": job.created_by_id == request.user.pk,
+        # An import preview's Apply (console.imports): number admins only.
+        "can_apply": request.user.has_perm("numbers.change_phonenumber"),
+        **_timing(job),
+    }
     if wants_fragment(request):
         return render(request, "jobs/_progress.html", context)
     return render(request, "jobs/detail.html", context)
