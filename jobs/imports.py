@@ -249,6 +249,11 @@ def _run(job: Job, *, dry: bool) -> None:
         output="",
         result={**summary.preview.as_result(), "audit_request_id": actor.request_id},
     )
+    # Applied: the uploaded file (which may hold customers' plaintext secrets) and
+    # its plan have done their work; the audit trail keeps what changed, masked.
+    for stored in (name, source.result.get("plan", "")):
+        if stored:
+            default_storage.delete(stored)
 
 
 def _count_rows(name: str, fmt: str) -> int | None:

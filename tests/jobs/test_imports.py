@@ -205,3 +205,21 @@ def test_someone_elses_preview_cannot_be_applied(client, number_admin, numbers, 
     preview = _preview(client, number_admin, CSV)
     client.force_login(superuser)
     assert client.post(f"/imports/{preview.pk}/apply", {"skip_refused": "on"}).status_code == 404
+
+
+def test_the_inventory_offers_import_to_number_admins_only(client, number_admin, support):
+    client.force_login(number_admin)
+    assert 'href="/imports/new"' in client.get("/numbers/").content.decode()
+    client.force_login(support)
+    assert 'href="/imports/new"' not in client.get("/numbers/").content.decode()
+
+
+def test_an_applied_import_leaves_no_uploaded_file_behind(client, number_admin, numbers):
+    from django.core.files.storage import default_storage
+
+    preview = _preview(client, number_admin, "number,label\n+13035550100,Filed\n")
+    upload, plan = preview.params["upload"], preview.result["plan"]
+    assert default_storage.exists(upload) and default_storage.exists(plan)
+    job = _apply(client, preview)
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert not default_storage.exists(upload) and not default_storage.exists(plan)

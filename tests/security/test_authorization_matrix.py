@@ -119,6 +119,7 @@ def world(db):
         "numbers:view_edit": view,
         "numbers:view_delete": view,
         "jobs": job,
+        "imports": job,
     }
     return users, objects
 
@@ -173,7 +174,7 @@ def dashboard_expected(user: User | None, name: str, method: str) -> int:
             return 405
     if method == "POST" and name in READ | EDIT_FORMS | JOB_PAGES | {"account:detail"}:
         return 405
-    if method == "GET" and name in ("jobs:cancel", "numbers:export_job"):
+    if method == "GET" and name in ("jobs:cancel", "numbers:export_job", "imports:apply"):
         return 405
     if user is None:
         # The matrix sends HX-Request: the whole page goes to sign in, by HX-Redirect
@@ -195,6 +196,14 @@ def dashboard_expected(user: User | None, name: str, method: str) -> int:
         return 302 if can_view else 403  # to the new job's page
     if name.startswith("jobs:"):
         return _job_expected(user, name)
+    if name.startswith("imports:"):
+        # Imports (console.imports): number admins only. The empty upload is a form
+        # error (400); the matrix's job is an export, not a preview: Apply finds none.
+        if not can_edit:
+            return 403
+        if name == "imports:apply":
+            return 404
+        return 400 if method == "POST" else 200
     raise AssertionError(f"no rule for {name}: add one to the matrix")
 
 

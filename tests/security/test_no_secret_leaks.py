@@ -9,10 +9,12 @@ beyond its visible last 4 characters.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
@@ -184,9 +186,26 @@ def planted(db):
     export = Client()
     export.force_login(staff["superuser"])
     export.post("/numbers/export-job", {"query": "sort=-label"})
-    job = Job.objects.get()
+    job = Job.objects.get(kind="export_csv")
     assert job.state == JobState.SUCCEEDED, job.error
     make_task_result(job)
+    # An import preview of the owner's own page, edited: a label, a new secret in the
+    # number's example context and a new plaintext credential on its connection. The
+    # preview page shows the trail's diff of it, masked.
+    page = json.loads(
+        export.get(
+            "/v1/numbers/list?size=100", HTTP_AUTHORIZATION=f"Bearer {tokens[owner.email]}"
+        ).content
+    )
+    item = next(i for i in page["items"] if i["number"] == "+14155550123")
+    item["label"] = "Imported canary"
+    item["example_context"]["crm_token"] = c.add(canary())
+    item["telephony_account_connection"]["credentials"] = {"twilio_auth_token": c.add(canary())}
+    upload = SimpleUploadedFile("page.json", json.dumps(page).encode())
+    export.post("/imports/new", {"file": upload, "reason": "canary import"})
+    preview = Job.objects.get(kind="import_preview")
+    assert preview.state == JobState.SUCCEEDED, preview.error
+    assert preview.result["changed"] == 1, preview.result
     objects = {
         "numbers": number,
         "agents:detail": agent,
@@ -196,6 +215,7 @@ def planted(db):
         "audit": AuditEntry.objects.filter(object_id=str(number.pk)).latest("id"),
         "customers": number.user,  # the account page: tokens, connections, changes
         "jobs": job,
+        "imports": preview,
     }
     return c, staff, tokens, objects, number
 
@@ -222,6 +242,9 @@ def test_no_page_api_answer_log_or_table_holds_a_secret(planted, caplog):
                     checked += 1
                 response = client.get(route.url)
                 assert not c.leaks(body_of(response)), (role, route.url)
+            # The import preview's page (its job's page, with the diff it would write).
+            preview_page = client.get(f"/jobs/{objects['imports'].pk}/")
+            assert not c.leaks(body_of(preview_page)), (role, "import preview")
         for token in tokens.values():
             api = Client(raise_request_exception=False)
             auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
