@@ -30,19 +30,23 @@ from typing import Any
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agents.models import Agent
 from audit.models import Source
 from audit.services import Actor
 from console.access import staff_view
+from console.bulk_tasks import StoredTargets, start_bulk_job
 from console.forms.number_bulk import KIND_LABELS, VALUE_FIELDS, BulkApplyForm, BulkChangeForm
 from console.forms.number_bulk import selected_ids as ticked_ids
 from console.forms.numbers import NumberFilterForm
 from console.numbers import inventory_response
 from phone_numbers import queries
 from phone_numbers.bulk import (
+    BULK_JOB_LIMIT,
+    BULK_LIMIT,
     BulkChange,
     BulkPlan,
     BulkRejected,
@@ -98,6 +102,13 @@ class BulkStep:
     apply_form: BulkApplyForm | None = None
     result: BulkResult | None = None
     change: BulkChange | None = None
+
+    sync_limit = BULK_LIMIT
+
+    @property
+    def as_job(self) -> bool:
+        """Past the synchronous limit the confirmed change runs as a background job."""
+        return self.plan is not None and len(self.plan.targets) > self.sync_limit
 
     @property
     def kind_label(self) -> str:
@@ -180,7 +191,7 @@ def _read(selection: Selection, kind: str) -> tuple[BulkSelection | None, str]:
     """The selection's size and owners, or why no change can start from it."""
     if not selection.all and not selection.ids:
         return None, "Select numbers first: tick rows, or “all matching the filters”."
-    found = read_selection(numbers=selection.numbers)
+    found = read_selection(numbers=selection.numbers, limit=BULK_JOB_LIMIT)
     if not found.count and selection.all:
         return None, "No number matches the filters. Nothing was changed."
     if not found.count:
@@ -188,7 +199,8 @@ def _read(selection: Selection, kind: str) -> tuple[BulkSelection | None, str]:
     if found.over_limit:
         return None, (
             f"More than {found.limit:,} numbers are selected; a bulk change is limited to "
-            f"{found.limit:,} at a time. Narrow the filters. Nothing was changed."
+            f"{found.limit:,} at a time (past {BULK_LIMIT:,} it runs as a background job). "
+            "Narrow the filters. Nothing was changed."
         )
     if kind not in KIND_LABELS:
         return None, "Choose what to change."
@@ -237,7 +249,7 @@ def bulk_review(request: HttpRequest) -> HttpResponse:
     if not form.is_valid() or form.change is None:
         return _respond(request, selection, _choose_step(kind, form, found))
     try:
-        plan = plan_bulk(numbers=selection.numbers, change=form.change)
+        plan = plan_bulk(numbers=selection.numbers, change=form.change, limit=BULK_JOB_LIMIT)
     except BulkRejected as refusal:
         step = _choose_step(kind, form, found, error=str(refusal), refused_numbers=refusal.numbers)
         return _respond(request, selection, step)
@@ -282,6 +294,18 @@ def bulk_apply(request: HttpRequest) -> HttpResponse:
         )
         return _respond(request, selection, step)
     actor = Actor.for_request(request, Source.BULK, apply_form.cleaned_data["reason"])
+    if isinstance(plan.targets, StoredTargets):
+        # Past the synchronous limit: the same apply, as a job the person can watch.
+        job = start_bulk_job(
+            user=request.user,
+            targets=plan.targets,
+            change=plan.change,
+            will_change=plan.will_change,
+            reason=apply_form.cleaned_data["reason"],
+        )
+        if request.htmx:
+            return HttpResponse(headers={"HX-Redirect": reverse("jobs:detail", args=[job.pk])})
+        return redirect("jobs:detail", pk=job.pk)
     result = apply_bulk(targets=plan.targets, change=plan.change, actor=actor)
     step = BulkStep(step="result", kind=kind, form=form, result=result, change=plan.change)
     return _respond(request, selection, step)
@@ -321,12 +345,20 @@ def sign_plan(plan: BulkPlan, *, user: Any, customer_emails: list[str]) -> str:
         "u": str(user.pk),
         "k": change.kind,
         "v": value,
-        "t": ",".join(f"{uuid.UUID(str(pk)).hex}.{version}" for pk, version in plan.targets),
+        **_targets(plan),
         "c": plan.customers,
         "w": plan.will_change,
         "e": customer_emails,
     }
     return signing.dumps(payload, salt=PLAN_SALT, compress=True)
+
+
+def _targets(plan: BulkPlan) -> dict[str, Any]:
+    """The targets in the token, or (past ``BULK_LIMIT``, a job's) in a stored file."""
+    if len(plan.targets) > BulkStep.sync_limit:
+        stored = StoredTargets.save(list(plan.targets))
+        return {"f": stored.name, "n": stored.count}
+    return {"t": ",".join(f"{uuid.UUID(str(pk)).hex}.{version}" for pk, version in plan.targets)}
 
 
 def read_plan(token: str, *, user: Any) -> tuple[BulkPlan, list[str]]:
@@ -351,8 +383,10 @@ def read_plan(token: str, *, user: Any) -> tuple[BulkPlan, list[str]]:
             raise PlanUnreadable(
                 "The agent chosen no longer exists: choose another. Nothing was changed."
             )
-    targets = []
-    for item in filter(None, payload["t"].split(",")):
+    targets: Any = []
+    if "f" in payload:
+        targets = StoredTargets(payload["f"], payload["n"])
+    for item in filter(None, payload.get("t", "").split(",")):
         pk, version = item.split(".")
         targets.append((uuid.UUID(pk), int(version)))
     plan = BulkPlan(

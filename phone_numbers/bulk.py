@@ -16,7 +16,7 @@ A bulk change is two steps, so that nobody changes 3,000 numbers by surprise:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -32,6 +32,9 @@ from .models import PhoneNumber
 from .services import phone_number_update
 
 BULK_LIMIT = 10_000  # numbers in one synchronous change (a web request)
+# Numbers in one change run as a background job (console.bulk_tasks): the review
+# reads this many (id, version) pairs in its request, about a second at the limit.
+BULK_JOB_LIMIT = 200_000
 BATCH = 500  # numbers per transaction when applying
 NAMED = 20  # numbers named in a refusal, then "and N more"
 
@@ -97,6 +100,7 @@ class BulkResult:
     changed: int = 0
     already: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)  # (number, why)
+    stopped: bool = False  # cancelled between batches
 
     def summary(self, change: BulkChange) -> str:
         parts = [f"{_count(self.changed, 'number')} changed ({change.describe()})"]
@@ -207,17 +211,22 @@ def apply_bulk(
     targets: Iterable[tuple[Any, int]],
     change: BulkChange,
     actor: Actor,
-    batch_size: int = BATCH,
+    batch_size: int | None = None,
+    progress: Callable[[int], bool] | None = None,
 ) -> BulkResult:
     """Write ``change`` to each ``(id, expected version)``, a batch per transaction.
 
     A number at another version than expected, deleted, or one the change
     would make invalid (a label over its limit) is refused alone, with the
     reason; the rest are written, each with its own audit entry.
+    ``progress(targets done)`` runs after each committed batch; when it returns
+    False (a cancelled job) the change stops there, ``result.stopped`` set: the
+    batches written stay written, each number audited.
     """
     result = BulkResult()
+    done = 0
     agent: Agent | None = change.value if change.kind == "inbound_agent" else None
-    for batch in _batches(targets, batch_size):
+    for batch in _batches(targets, batch_size or BATCH):
         expected = {str(pk): version for pk, version in batch}
         with transaction.atomic(), upkeep.batch():
             rows = {
@@ -257,4 +266,8 @@ def apply_bulk(
                     result.refused.append((number.number, " ".join(exc.messages)))
                 else:
                     result.changed += 1
+        done += len(batch)
+        if progress is not None and not progress(done):
+            result.stopped = True
+            break
     return result

@@ -295,7 +295,7 @@ def test_more_than_the_limit_is_refused_before_choosing(client, number_admin, ow
         make_number(owner, f"+1415555010{i}")
     real = bulk.read_selection
     monkeypatch.setattr(
-        number_bulk, "read_selection", lambda numbers: real(numbers=numbers, limit=2)
+        number_bulk, "read_selection", lambda numbers, limit: real(numbers=numbers, limit=2)
     )
     client.force_login(number_admin)
     response = post(client, "bulk", {"all": "on", "kind": "active"})
