@@ -20,6 +20,7 @@ from audit.reasons import clean_reason
 from audit.services import Actor
 from core.dbtimeouts import LongRunningCommand
 from core.limits import limit, loads_bounded
+from core.progress import terminal_progress
 from phone_numbers.importer import ImportRejected, import_items, items_of
 from phone_numbers.upstream import UpstreamError, fetch_all_pages
 
@@ -66,7 +67,8 @@ class Command(LongRunningCommand):
         except (ImportRejected, UpstreamError) as exc:
             raise CommandError(f"Nothing was imported. {exc}") from None
         try:
-            result = import_items(items, actor=actor)
+            with terminal_progress("Importing", total=len(items), stream=self.stderr) as advance:
+                result = import_items(items, actor=actor, progress=advance)
         except ImportRejected as exc:
             for line in [*exc.warning_lines(), *exc.lines()]:
                 self.stderr.write(line)
