@@ -221,6 +221,8 @@ def _run(job: Job, *, dry: bool) -> None:
                 job_id=job.pk, error="The file is refused now: " + "; ".join(rejected.lines()[:5])
             )
             return
+    # Progress went to the cache while the transaction was open: the row gets the end.
+    Job.objects.filter(pk=job.pk).update(done=summary.preview.rows)
     if dry:
         stored = default_storage.save(
             plan_name(job),
