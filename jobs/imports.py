@@ -77,9 +77,10 @@ class Preview:
     refusals: list[dict[str, Any]] = field(default_factory=list)
     graph: str = ""  # JSON: what the agents' graph gets, per kind of object
     applicable: bool = True  # JSON refusals refuse the whole file
+    refused_lines: list[int] = field(default_factory=list)  # kept in the plan, not shown
 
     def as_result(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        return {k: v for k, v in self.__dict__.items() if k != "refused_lines"}
 
 
 def upload_name(job: Job, fmt: str) -> str:
@@ -292,12 +293,13 @@ def _import(
                 created=outcome.created,
                 changed=outcome.changed,
                 unchanged=outcome.unchanged,
-                refused=len(outcome.refusals),
+                refused=len(outcome.refused_lines),
                 fields={field_label(k): v for k, v in outcome.fields.most_common()},
             )
             preview.refusals = [
                 {"line": r.line, "number": r.number, "reason": r.reason} for r in outcome.refusals
             ]
+            preview.refused_lines = outcome.refused_lines
             return preview
         items = read_json_items(stream)
         result = import_items(items, actor=actor, progress=progress)
@@ -381,7 +383,7 @@ def _summarize(preview: Preview, entries: Iterator[dict[str, Any]]) -> _Summary:
             )
     if not preview.fields:
         preview.fields = {field_label(k): v for k, v in fields.most_common()}
-    lines = [r["line"] for r in preview.refusals if isinstance(r["line"], int)]
+    lines = preview.refused_lines
     preview.refusals = preview.refusals[:SHOWN_REFUSALS]
     return _Summary(preview, digests, lines)
 

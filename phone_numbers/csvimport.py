@@ -63,6 +63,8 @@ FLAGS = {
     **dict.fromkeys(("no", "n", "false", "0"), False),
 }
 BATCH_ROWS = 500
+# Refusals kept with their reasons (a file of a million bad rows is counted, not kept).
+REFUSALS_KEPT = 1_000
 # What a spreadsheet-safe cell starts with (console.csvexport.csv_safe): undone here.
 _ESCAPED = re.compile(r"^'(?=[=+\-@\t\r])")
 _NUMBER_NOISE = re.compile(r"[\s().\-]")
@@ -89,7 +91,8 @@ class CsvOutcome:
     created: int = 0
     changed: int = 0
     unchanged: int = 0
-    refusals: list[Refusal] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)  # the first REFUSALS_KEPT
+    refused_lines: list[int] = field(default_factory=list)  # every refused row's line
     fields: Counter[str] = field(default_factory=Counter)
 
 
@@ -218,7 +221,9 @@ class _CsvImporter:
         self.creates = "owner" in fields and "provider" in fields
 
     def refuse(self, row: _Row, reason: str) -> None:
-        self.outcome.refusals.append(Refusal(row.line, row.number[:40], reason))
+        self.outcome.refused_lines.append(row.line)
+        if len(self.outcome.refusals) < REFUSALS_KEPT:
+            self.outcome.refusals.append(Refusal(row.line, row.number[:40], reason))
 
     def batch(self, raw: list[tuple[int, list[str]]]) -> None:
         rows = []

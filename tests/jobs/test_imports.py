@@ -223,3 +223,16 @@ def test_an_applied_import_leaves_no_uploaded_file_behind(client, number_admin, 
     job = _apply(client, preview)
     assert job.state == JobState.SUCCEEDED, job.error
     assert not default_storage.exists(upload) and not default_storage.exists(plan)
+
+
+def test_many_refused_rows_are_counted_and_left_out_all(client, number_admin, numbers, monkeypatch):
+    from phone_numbers import csvimport
+
+    monkeypatch.setattr(csvimport, "REFUSALS_KEPT", 2)
+    bad = "".join(f"+1303555{n:04d},x\n" for n in range(5000, 5005))
+    preview = _preview(client, number_admin, "number,label\n+13035550100,Kept\n" + bad)
+    assert preview.result["refused"] == 5
+    assert len(preview.result["refusals"]) == 2
+    job = _apply(client, preview, skip_refused="on")
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert PhoneNumber.objects.get(number="+13035550100").label == "Kept"
