@@ -239,9 +239,9 @@ class _CsvImporter:
         numbers = {n for r in rows if (n := normalized_number(r.number))}
         existing = {
             n.number: n
-            for n in PhoneNumber.objects.select_related("inbound_agent", "user").filter(
-                number__in=numbers
-            )
+            for n in PhoneNumber.objects.select_related(
+                "inbound_agent", "user", "telephony_account_connection"
+            ).filter(number__in=numbers)
         }
         agents = self._agents(rows, existing)
         for row in rows:
