@@ -78,6 +78,7 @@ class Preview:
     graph: str = ""  # JSON: what the agents' graph gets, per kind of object
     applicable: bool = True  # JSON refusals refuse the whole file
     refused_lines: list[int] = field(default_factory=list)  # kept in the plan, not shown
+    left_out: int = 0  # an apply's rows refused by its preview and left out on purpose
 
     def as_result(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "refused_lines"}
@@ -222,6 +223,7 @@ def _run(job: Job, *, dry: bool) -> None:
                 job_id=job.pk, error="The file is refused now: " + "; ".join(rejected.lines()[:5])
             )
             return
+    summary.preview.left_out = len(skip or ())
     # Progress went to the cache while the transaction was open: the row gets the end.
     Job.objects.filter(pk=job.pk).update(done=summary.preview.rows)
     if dry:

@@ -92,6 +92,9 @@ def test_apply_writes_exactly_the_preview_audited_under_the_job(client, number_a
     assert not Job.objects.filter(kind=JobKind.IMPORT_APPLY).exists()
     job = _apply(client, preview, skip_refused="on")
     assert job.state == JobState.SUCCEEDED, job.error
+    assert job.result["left_out"] == 3
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "2 changed, 0 unchanged, 3 refused rows left out" in page
     number = PhoneNumber.objects.get(number="+13035550100")
     assert (number.label, number.active, number.inbound_agent) == ("New label", False, None)
     assert PhoneNumber.objects.get(number="+13035550101").inbound_agent == numbers
