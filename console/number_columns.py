@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from console.csvexport import csv_safe
+from console.csvexport import FORMULA_START, csv_safe
 
 
 def _text(value: Any) -> str:
@@ -35,14 +35,45 @@ def _time(value: datetime.datetime) -> str:
     return value.isoformat()
 
 
+# The same cells computed by PostgreSQL (``console.numbers.csv_lines``: a background
+# export's rows written by COPY), one SQL template per Python cell above, ``{0}`` the
+# column. Each gives exactly that function's text, and NULL where the text is empty:
+# COPY's CSV writes a NULL as nothing and an empty string as "", where Python's csv
+# writes both as nothing. They assume what ``csv_lines`` checks, a UTC session.
+_FORMULA_CODES = ", ".join(str(ord(c)) for c in FORMULA_START)
+CELL_SQL: dict[Callable[[Any], str], str] = {
+    # csv_safe: text starting like a formula gets a leading apostrophe (ascii() is
+    # the first character's code point, cheaper than comparing LEFT(text, 1)).
+    _text: (
+        f"NULLIF(CASE WHEN ascii({{0}}) IN ({_FORMULA_CODES}) THEN '''' || {{0}} "
+        "ELSE {0} END, '')"
+    ),
+    # str(): a UUID's text in PostgreSQL is Python's (lower case, with hyphens).
+    _plain: "NULLIF({0}::text, '')",
+    _yes_no: "CASE WHEN {0} THEN 'yes' ELSE 'no' END",
+    # isoformat() of an aware UTC time: microseconds only when they are not 0
+    # (".000000+" can be nothing else: the date and time have no dot).
+    _time: (
+        "replace(to_char({0} AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), '.000000+', '+')"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class CsvField:
     """One CSV column: its header, the ``values_list`` path it reads, how a cell is
-    written (only text can start a formula: flags, times and ids are written as is)."""
+    written (only text can start a formula: flags, times and ids are written as is;
+    ``sql``, the same cell computed by PostgreSQL)."""
 
     header: str
     path: str
     cell: Callable[[Any], str]
+
+    @property
+    def sql(self) -> str:
+        """The cell as a PostgreSQL expression, ``{0}`` standing for its column."""
+        return CELL_SQL[self.cell]
 
 
 @dataclass(frozen=True)

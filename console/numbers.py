@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
+from django.conf import settings
+from django.db import connections
+from django.db.models import F, Func, TextField
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -263,6 +266,67 @@ def _all_csv_rows(queryset: Any) -> Iterator[list[str]]:
             csv_safe(description),
             pk,
         ]
+
+
+class _Cell(Func):
+    """One CSV cell computed by PostgreSQL: ``template`` (``CsvField.sql``) around the
+    column, compiled as the queryset's own (its joins, its table aliases)."""
+
+    output_field = TextField()
+
+    def __init__(self, path: str, template: str) -> None:
+        super().__init__(F(path))
+        self.template_sql = template
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        return (
+            self.template_sql.replace("{0}", column),
+            list(params) * self.template_sql.count("{0}"),
+        )
+
+
+def csv_lines(queryset: Any, columns: Sequence[str] = DEFAULT_COLUMNS) -> Iterator[Any] | None:
+    """The rows of ``csv_rows`` (less its header) as CSV lines written by PostgreSQL,
+    each without its line ending; None where that cannot be done (then use
+    ``csv_rows``): another database, a session not in UTC, or a caller inside a
+    transaction (the lines come over a connection of their own, which sees only
+    what is committed).
+
+    Why: Python cells and ``csv.writer`` cost the first background export 54 s for a
+    million rows (``csv.writer`` alone ~10 s); PostgreSQL computes the same cells
+    (``CsvField.sql``) and quotes them with COPY's CSV in its own processes, while
+    this one only writes bytes: ~4x the streamed export (docs/benchmarks.md).
+    COPY's CSV differs from the csv module's in two ways, both handled: an empty
+    string is written "" (the cells give NULL instead) and a row ends with ``\\n``
+    (``jobs.output.write_csv_lines`` ends it with ``\\r\\n``). A COPY holds its
+    connection until it ends, so it gets one of its own and the job's progress
+    writes go through Django's. One statement: one snapshot of the view.
+    """
+    db = connections[queryset.db]
+    if db.vendor != "postgresql" or db.in_atomic_block or db.timezone_name != "UTC":
+        return None
+    fields = csv_fields(columns)
+    cells = queryset.values_list(*(_Cell(f.path, f.sql) for f in fields))
+    sql, params = cells.query.sql_with_params()
+    return _copy_lines(db, f"COPY ({sql}) TO STDOUT (FORMAT csv, ENCODING 'UTF8')", params)
+
+
+def _copy_lines(db: Any, statement: str, params: Sequence[Any]) -> Iterator[Any]:
+    """COPY's rows (memoryviews, less their ``\\n``) over a connection of their own
+    (psycopg's, with the settings' parameters; not a pooled one), closed when the
+    generator is: a cancelled export stops the COPY at once."""
+    timeout = settings.DATABASE_TIMEOUTS["command"]["statement_timeout"]
+    raw = db.Database.connect(**db.get_connection_params())
+    try:
+        raw.autocommit = True
+        with raw.transaction():  # SET LOCAL: nothing outlives it, behind any pooler
+            raw.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout}ms"])
+            with raw.cursor().copy(statement, params) as copy:
+                for line in copy:
+                    yield line[:-1]
+    finally:
+        raw.close()
 
 
 @require_GET

@@ -655,7 +655,8 @@ class _Importer:
         merged, problems = keep_stored_credentials(incoming, current, f"{path}.credentials", why)
         if problems:
             raise _Invalid(*problems)
-        if merged == current and conn.credentials is not None:
+        # Stored NULL is shown as {} (the API, an export): {} back keeps the NULL.
+        if merged == current and (conn.credentials is not None or not merged):
             return False
         try:
             conn.set_credentials(merged)

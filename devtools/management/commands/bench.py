@@ -4,15 +4,17 @@ user would otherwise pick (the Django admin changelist, a naive DRF API).
 PostgreSQL only (``DATABASE_URL``). Seeds through ``seed_demo`` when the inventory
 is smaller than ``--numbers``, runs VACUUM ANALYZE, then measures in this one
 process: median and p95 of repeated requests after a warm-up, and each request's
-query count. Prints a table and writes docs/benchmarks.md.
+query count; the exports (``devtools.export_bench``) each in a process of its own.
+Prints a table and writes docs/benchmarks.md. ``--only exports`` runs that section
+alone and replaces only its part of the file.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
-import resource
 import shutil
 import socket
 import statistics
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from argparse import SUPPRESS
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ from django.test import Client, override_settings
 from agents.models import Agent
 from core.ordering import sort_keys
 from core.pagination import cursor_token, page_of
+from devtools import export_bench
 from phone_numbers import queries
 from phone_numbers.health import HEALTH_FINDINGS
 from phone_numbers.models import PhoneNumber
@@ -160,10 +164,33 @@ class Command(BaseCommand):
         parser.add_argument("--repeats", type=int, default=50)
         parser.add_argument("--load-seconds", type=int, default=10)
         parser.add_argument("--output", default="docs/benchmarks.md")
+        parser.add_argument(
+            "--only",
+            choices=["exports"],
+            help="Run one section alone and replace only its part of --output "
+            "(make bench BENCH_ARGS=--only=exports).",
+        )
+        parser.add_argument(
+            "--export-rounds",
+            type=int,
+            default=3,
+            help="Runs of the streamed export and the CSV job each (in turns).",
+        )
+        # One export measured in this process (devtools.export_bench runs it).
+        parser.add_argument("--export-case", choices=list(export_bench.CASES), help=SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql":
             raise CommandError("make bench needs PostgreSQL: set DATABASE_URL.")
+        if options["export_case"]:
+            self.stdout.write(json.dumps(export_bench.measure_case(options["export_case"])))
+            return
+        if options["only"] == "exports":
+            self._seed(options["numbers"])
+            lines = export_bench.report_lines(self._exports(options["export_rounds"]))
+            export_bench.write_report(options["output"], lines)
+            self.stdout.write("\n".join(lines))
+            return
         # Like Django's test client: requests must neither reset the query log we
         # count from nor close the connection between requests.
         from django.core.signals import request_finished, request_started
@@ -242,9 +269,9 @@ class Command(BaseCommand):
             ("GET /v1/numbers, from the page cache", measure(_get(web, one, **auth), repeats), None)
         )
 
-        csv = self._csv(web)
+        exports = self._exports(options["export_rounds"])
         load = self._load(token, options["load_seconds"])
-        self._report(rows, csv, load, options["output"])
+        self._report(rows, exports, load, options["output"])
 
     def _api(self, web: Client, auth: dict[str, str], repeats: int) -> list[Any]:
         """The API list against DRF peers served the same way (``devtools.peers``: same
@@ -424,21 +451,12 @@ class Command(BaseCommand):
             )
         return rows
 
-    def _csv(self, web: Client) -> Result:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        started = time.perf_counter()
-        response = web.get("/numbers/export.csv")
-        lines = 0
-        for chunk in response.streaming_content:
-            lines += chunk.count(b"\n")
-        seconds = time.perf_counter() - started
-        growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-        return {
-            "rows": lines - 1,
-            "seconds": seconds,
-            "rows_per_s": (lines - 1) / seconds,
-            "peak_growth_mb": growth,
-        }
+    def _exports(self, rounds: int) -> list[Result]:
+        """The streamed CSV export beside the CSV and JSON export jobs, each run in a
+        fresh process (``devtools.export_bench``)."""
+        if rounds < 1:
+            raise CommandError("--export-rounds must be at least 1.")
+        return export_bench.run_cases(rounds, self.stdout.write)
 
     # What the load run asks for: the lean peer first (the ceiling), then our list.
     LOAD_PATHS = (
@@ -581,7 +599,9 @@ class Command(BaseCommand):
         sum(i * i for i in range(2_000_000))
         return (time.perf_counter() - started) * 1000
 
-    def _report(self, rows: list[Any], csv: Result, load: list[Result], output: str) -> None:
+    def _report(
+        self, rows: list[Any], exports: list[Result], load: list[Result], output: str
+    ) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             pg = cursor.fetchone()[0]
@@ -621,10 +641,8 @@ class Command(BaseCommand):
                     f"| {label} | {ours['p50']:.1f} | {ours['p95']:.1f} | "
                     f"{ours['queries']} | | | | |"
                 )
+        lines += ["", *export_bench.report_lines(exports)]
         lines += [
-            "",
-            f"CSV export of {csv['rows']:,} rows: {csv['seconds']:.1f} s, "
-            f"{csv['rows_per_s']:,.0f} rows/s, peak RSS growth {csv['peak_growth_mb']:.0f} MB.",
             "",
             f"Loopback load, gunicorn 2 workers, {load[0]['client']}, {load[0]['seconds']} s "
             f"each after 1 s of warm-up, in turns, the median of {load[0]['rounds']} runs; "
