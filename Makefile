@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint format check check-deploy wheel-check bench clean
+.PHONY: install demo serve worker test lint format check check-deploy wheel-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,30 @@ demo: $(STAMP) .env
 	$(BIN)/python manage.py demo_logins
 	@echo "Second factor: off in the demo (STAFF_TOTP_REQUIRED=false); production asks superusers and number admins for a TOTP code"
 	@echo "Serving http://127.0.0.1:8000 with a background-job worker beside it (Ctrl-C stops both)"
-	$(BIN)/python manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+	( $(call run_worker,--verbosity 0) ) & worker=$$!; \
 	    trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	    env STAFF_TOTP_REQUIRED=false $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 serve: $(STAMP) .env
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The background-job worker that TASKS_BACKEND (environment, else .env, else
+# "database") needs, asked of the settings themselves: db_worker takes tasks from
+# our database; rqworker takes them from Redis (TASKS_REDIS_URL) and needs
+# django-tasks-rq's job class. "immediate" runs tasks in the request: no worker.
+# It replaces the shell (exec), so the caller's kill reaches the worker itself.
+define run_worker
+backend=$$($(BIN)/python manage.py shell --no-imports -c \
+    'from django.conf import settings; print(settings.TASKS_BACKEND)') || exit 1; \
+case "$$backend" in \
+    database) exec $(BIN)/python manage.py db_worker --no-reload $(1) ;; \
+    rq) exec $(BIN)/python manage.py rqworker --job-class django_tasks_rq.Job $(1) default ;; \
+    *) echo "TASKS_BACKEND=$$backend runs each task inside its request: no worker to start" ;; \
+esac
+endef
+
+worker: $(STAMP) .env
+	@$(call run_worker,$(WORKER_ARGS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

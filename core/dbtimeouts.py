@@ -55,8 +55,9 @@ COMMAND = "command"
 HEALTHZ = "healthz"
 # Started as `manage.py <name>` (or `switchboard <name>`): Django's migrate (an index build on a big
 # table takes minutes), the benchmark, which VACUUMs the whole database, and the task
-# worker (django-tasks-db's db_worker), whose jobs count and read whole inventories.
-LONG_RUNNING_COMMANDS = frozenset({"migrate", "bench", "db_worker"})
+# workers (django-tasks-db's db_worker, django-rq's rqworker, whose forked work horses
+# inherit the profile), whose jobs count and read whole inventories.
+LONG_RUNNING_COMMANDS = frozenset({"migrate", "bench", "db_worker", "rqworker"})
 
 _profile: ContextVar[str] = ContextVar("db_timeout_profile", default=WEB)
 
