@@ -331,22 +331,65 @@ STORAGES = {
 }
 # Default storage holds job output (exports/<job id>.csv). Private: nothing serves
 # MEDIA_URL; a file leaves only through its owner's /jobs/<id>/download.
+# S3 or an S3-compatible store (MinIO, R2...) through django-storages, when several
+# machines run workers: `pip install "django-storages[s3]"`, JOBS_STORAGE=s3 and the
+# bucket below; boto3 reads its credentials from the environment (AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY) or the machine's role. Files stay private (no public ACL;
+# downloads stream through the owner's view, never a bucket URL).
+if env.str("JOBS_STORAGE", default="filesystem") == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("JOBS_S3_BUCKET"),
+            "endpoint_url": env.str("JOBS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("JOBS_S3_REGION", default="") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=RUN_DIR / "media")
 
 # The largest file an import takes (console.imports); uploads past 2.5 MB go to a
 # temporary file as they arrive (Django's default), never into memory.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 
-# Background jobs (jobs/, django.tasks): "database" queues in our own database for a
-# `manage.py db_worker` to run; "immediate" runs the task inside the request (tests).
+# Background jobs (jobs/, django.tasks). "database" (the default) queues in our own
+# database for `manage.py db_worker`: nothing more to run, right for one machine.
+# "rq" queues in Redis (TASKS_REDIS_URL) for `manage.py rqworker --job-class
+# django_tasks_rq.Job`: production beside several app servers, and the queue's polling
+# stays off the database. "immediate" runs the task inside the request (tests).
+# `make worker` starts the worker this setting needs.
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
 }
 if TASKS_BACKEND not in _TASK_BACKENDS:
-    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)} (got {TASKS_BACKEND!r})."
+    )
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+if TASKS_BACKEND == "rq":
+    # django-rq owns the Redis connection and the rqworker command (its admin page
+    # lists the queue for superusers); django_tasks_rq's check needs it installed.
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {
+        "default": {
+            "URL": env.str("TASKS_REDIS_URL", default="redis://127.0.0.1:6379/0"),
+            # RQ kills a job that runs longer (its default is 180 s: a large export
+            # or import takes longer). Our jobs stop themselves when cancelled.
+            "DEFAULT_TIMEOUT": env.int("TASKS_RQ_JOB_TIMEOUT", default=6 * 3600),
+        }
+    }
+# A running job with no heartbeat for this long shows "Stalled" and may be retried
+# (its worker died or hangs); longer than the slowest batch between two beats.
+JOBS_HEARTBEAT_TIMEOUT = env.int("JOBS_HEARTBEAT_TIMEOUT", default=120)
+# How long an export's file may be downloaded; `manage.py purge_exports` (cron)
+# deletes the files of expired jobs.
+JOBS_EXPORT_TTL_HOURS = env.int("JOBS_EXPORT_TTL_HOURS", default=168)
+if JOBS_HEARTBEAT_TIMEOUT < 1 or JOBS_EXPORT_TTL_HOURS < 1:
+    raise ImproperlyConfigured("JOBS_HEARTBEAT_TIMEOUT and JOBS_EXPORT_TTL_HOURS must be >= 1.")
 
 # Without collectstatic (demo, tests) WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)

@@ -2,18 +2,20 @@
 
 The page polls its own progress fragment with htmx every second until the job
 finishes; the output downloads through ``job_download`` only (MEDIA_URL serves
-nothing), for the job's owner only. Starting an export is ``export_start``, a POST
-from the inventory carrying its query string.
+nothing), for the job's owner only, until it expires. Starting an export is
+``export_start``, a POST from the inventory carrying its query string; Retry
+(``job_retry_view``) runs a failed, cancelled or stalled job again as a new job.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -23,22 +25,31 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from console.access import staff_view
-from console.export_tasks import start_export
+from console.export_tasks import EXPORT_KINDS, start_export
 from console.forms.numbers import NumberFilterForm
+from console.job_runners import may_rerun, runner_for
 from console.lists import PAGE_PARAMS, wants_fragment
 from console.queries import column_choice
-from jobs.models import Job, JobState
+from jobs.models import Job, JobKind, JobState
 from jobs.queries import (
     LIST_LIMIT,
     job_owned_by,
     job_visible_to,
     jobs_visible_to,
+    stalled_cutoff,
     with_live_progress,
 )
-from jobs.services import job_cancel
+from jobs.services import RETRYABLE, RetryRefused, job_cancel, job_fail, job_retry
+
+log = logging.getLogger(__name__)
 
 # A query string longer than this is not one the inventory made.
 MAX_QUERY_LENGTH = 4_000
+# A job's file as downloaded: its extension and content type, by the job's kind.
+DOWNLOAD_TYPES: dict[str, tuple[str, str]] = {
+    JobKind.EXPORT_CSV: ("csv", "text/csv"),
+    JobKind.EXPORT_JSON: ("json", "application/json"),
+}
 
 
 def _visible_job(request: HttpRequest, pk: UUID) -> Job:
@@ -71,6 +82,20 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/list.html", {"jobs": jobs, "limit": LIST_LIMIT})
 
 
+def _expired(job: Job) -> bool:
+    return job.expires_at is not None and job.expires_at <= timezone.now()
+
+
+def _retry_offer(request: HttpRequest, job: Job) -> dict[str, bool]:
+    """Whether the page offers Retry (failed, cancelled or stalled, and the viewer
+    may start that kind), or says that this kind cannot be run again from here."""
+    ended = job.state in RETRYABLE or job.stalled_since is not None
+    return {
+        "can_retry": ended and may_rerun(request.user, job.kind),
+        "no_runner": ended and runner_for(job.kind) is None,
+    }
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 @staff_view()
@@ -82,10 +107,15 @@ def job_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
         "owns": job.created_by_id == request.user.pk,
         # An import preview's Apply (console.imports): number admins only.
         "can_apply": request.user.has_perm("numbers.change_phonenumber"),
+        "expired": _expired(job),
+        **_retry_offer(request, job),
         **_timing(job),
     }
     if wants_fragment(request):
         return render(request, "jobs/_progress.html", context)
+    visible = jobs_visible_to(request.user)
+    context["retry_of"] = visible.filter(pk=job.retry_of_id).first() if job.retry_of_id else None
+    context["retries"] = list(visible.filter(retry_of=job).order_by("created_at", "id"))
     return render(request, "jobs/detail.html", context)
 
 
@@ -101,28 +131,79 @@ def job_cancel_view(request: HttpRequest, pk: UUID) -> HttpResponse:
     return redirect("jobs:detail", pk=job.pk)
 
 
+@require_POST
+@staff_view()
+def job_retry_view(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Run a failed, cancelled or stalled job again as a new job, and go to its page.
+
+    The job's owner or a superuser (anyone else: 404, as for its page); the new job
+    is the retrying person's. A stalled job is first marked failed, unless it beat
+    again meanwhile (``jobs.services.job_retry``). A kind without a runner, or a job
+    that may not be retried, goes back to the job's page with a message saying why."""
+    job = _visible_job(request, pk)
+    runner = runner_for(job.kind)
+    if runner is None:
+        messages.error(
+            request,
+            f"A {job.get_kind_display()} job cannot be run again from here; start it anew.",
+        )
+        return redirect("jobs:detail", pk=job.pk)
+    if not may_rerun(request.user, job.kind):
+        raise PermissionDenied("Your account may not start this kind of job.")
+    try:
+        retry = job_retry(job_id=job.pk, user=request.user, stalled_before=stalled_cutoff())
+    except RetryRefused as refusal:
+        messages.info(request, refusal.message)
+        return redirect("jobs:detail", pk=job.pk)
+    try:
+        runner(retry)
+    # Whatever the queue raised (its table, Redis): the new job says so, not a 500.
+    except Exception:
+        log.exception("could not enqueue retry %s of job %s", retry.pk, job.pk)
+        job_fail(job_id=retry.pk, error="The job could not be queued; try again in a moment.")
+        messages.error(request, "The job could not be queued; try again in a moment.")
+    else:
+        messages.success(request, "Started again as a new job.")
+    return redirect("jobs:detail", pk=retry.pk)
+
+
 @require_GET
 @staff_view()
-def job_download(request: HttpRequest, pk: UUID) -> FileResponse:
-    """The job's file, to its owner only; anyone else, and a job without a file, 404."""
+def job_download(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """The job's file, to its owner only, until it expires (then 410, and the file
+    is never served, even before ``purge_exports`` has deleted it); anyone else,
+    and a job without a file, 404."""
     job = job_owned_by(request.user, pk)
-    if job is None or job.state != JobState.SUCCEEDED or not job.output:
+    if job is None or job.state != JobState.SUCCEEDED:
+        raise Http404("No such file.")
+    if _expired(job):
+        return render(request, "jobs/expired.html", {"job": job}, status=410)
+    if not job.output:
         raise Http404("No such file.")
     try:
         handle = default_storage.open(job.output.name, "rb")
     except FileNotFoundError as exc:
         raise Http404("The file is gone.") from exc
     stamp = job.created_at.strftime("%Y%m%d-%H%M%S")
+    extension, content_type = DOWNLOAD_TYPES.get(job.kind, DOWNLOAD_TYPES[JobKind.EXPORT_CSV])
     return FileResponse(
-        handle, as_attachment=True, filename=f"numbers-{stamp}.csv", content_type="text/csv"
+        handle,
+        as_attachment=True,
+        filename=f"numbers-{stamp}.{extension}",
+        content_type=content_type,
     )
 
 
 @require_POST
 @staff_view("numbers.view_phonenumber")
 def export_start(request: HttpRequest) -> HttpResponse:
-    """Start a background CSV export of the inventory view in ``query`` and go to its page."""
+    """Start a background export of the inventory view in ``query`` (``format``: csv,
+    the default, or json) and go to its page."""
     query = request.POST.get("query", "").lstrip("?")
+    kind = EXPORT_KINDS.get(request.POST.get("format") or "csv")
+    if kind is None:
+        messages.error(request, "Choose CSV or JSON to export.")
+        return redirect("numbers:list")
     if len(query) > MAX_QUERY_LENGTH:
         messages.error(request, "That view's address is too long to export.")
         return redirect("numbers:list")
@@ -138,6 +219,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
             query=query,
             columns=columns,
             reason=request.POST.get("reason", ""),
+            kind=kind,
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

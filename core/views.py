@@ -14,7 +14,7 @@ from django.utils.functional import SimpleLazyObject, empty
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core import dbtimeouts
+from core import dbtimeouts, health
 
 log = logging.getLogger("switchboard.errors")
 RETRY_AFTER_SECONDS = 5
@@ -32,6 +32,8 @@ MESSAGES = {
 def healthz(request: HttpRequest) -> JsonResponse:
     """For load balancers: 200 when the database answers, 503 when it does not.
 
+    Beside that, what the apps registered in ``core.health`` (the background jobs'
+    queue depth and stalled work): reported, never deciding the status code.
     Bounded by the connect timeout and the ``healthz`` profile's statement
     timeout (core.dbtimeouts), shorter than a page's: a balancer's probe gives
     up after a few seconds, and a worker should not wait longer than it.
@@ -46,7 +48,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         response = JsonResponse({"status": "error", "database": "unreachable"}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    return JsonResponse({"status": "ok", "database": "ok"})
+    return JsonResponse({"status": "ok", "database": "ok", **health.report()})
 
 
 def _without_the_database(request: HttpRequest) -> None:

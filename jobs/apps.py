@@ -9,3 +9,10 @@ class JobsConfig(AppConfig):
     name = "jobs"
     verbose_name = "Jobs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core import health
+        from jobs.queries import health_probe
+
+        # /healthz reports the queue (core cannot import jobs: it asks what registered).
+        health.register("jobs", health_probe)

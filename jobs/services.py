@@ -11,21 +11,37 @@ transaction, where an ``UPDATE`` of the job's row would be seen only at the comm
 cache instead (Redis when ``CACHE_URL`` is set, else files every process on this
 machine shares), and ``jobs.queries.with_live_progress`` lays them over the row.
 Cancelling also leaves a mark in that cache, which such work checks between batches.
+
+A job's file may be downloaded until ``expires_at`` (set when it succeeds,
+``JOBS_EXPORT_TTL_HOURS`` later); ``job_outputs_purge`` deletes the files past it.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.cache import caches
-from django.db import DatabaseError
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.reasons import clean_reason
 from jobs.models import Job, JobKind, JobState
 
+log = logging.getLogger(__name__)
+
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+# What Retry accepts besides a stalled (running, silent) job.
+RETRYABLE = (JobState.FAILED, JobState.CANCELLED)
+# Jobs looked at per query by the purge (keyset over the primary key).
+PURGE_BATCH = 500
 # How long a progress or cancel mark stays in the cache: longer than any job's
 # heartbeat timeout, shorter than forever.
 MARK_SECONDS = 24 * 3600
@@ -39,8 +55,24 @@ def cancel_key(job_id: UUID | str) -> str:
     return f"job:{job_id}:cancel"
 
 
-def _marks() -> Any:
-    return caches["jobs"]
+def read_marks(keys: list[str]) -> dict[str, Any]:
+    """The cache marks under ``keys`` ({} when the cache cannot be reached: a page
+    shows the row's progress then, rather than an error)."""
+    try:
+        return caches["jobs"].get_many(keys)
+    except Exception as exc:  # Redis down, a full disk: the marks are a nicety
+        log.warning("jobs cache unreadable: %s", type(exc).__name__)
+        return {}
+
+
+def write_mark(key: str, value: Any) -> bool:
+    """Set a cache mark; False (logged) when the cache cannot be reached."""
+    try:
+        caches["jobs"].set(key, value, MARK_SECONDS)
+    except Exception as exc:
+        log.warning("jobs cache unwritable: %s", type(exc).__name__)
+        return False
+    return True
 
 
 class JobCancelled(Exception):
@@ -72,12 +104,8 @@ def job_progress(*, job_id: UUID | str, done: int, in_work_transaction: bool = F
     (``in_work_transaction``: all-or-nothing work), a mark in the ``jobs`` cache,
     since the row's change would show only at the commit."""
     if in_work_transaction:
-        _marks().set(
-            progress_key(job_id),
-            {"done": done, "heartbeat": timezone.now().isoformat()},
-            MARK_SECONDS,
-        )
-        if _marks().get(cancel_key(job_id)):
+        write_mark(progress_key(job_id), {"done": done, "heartbeat": timezone.now().isoformat()})
+        if read_marks([cancel_key(job_id)]):
             return False
         return Job.objects.filter(pk=job_id, state=JobState.RUNNING).exists()
     return bool(
@@ -88,8 +116,10 @@ def job_progress(*, job_id: UUID | str, done: int, in_work_transaction: bool = F
 
 
 def job_succeed(*, job_id: UUID | str, output: str, result: dict[str, Any]) -> bool:
-    """Running -> succeeded with its file's storage name."""
+    """Running -> succeeded with its file's storage name, downloadable for
+    ``JOBS_EXPORT_TTL_HOURS`` from now (no file, no expiry)."""
     now = timezone.now()
+    expires = now + timedelta(hours=settings.JOBS_EXPORT_TTL_HOURS) if output else None
     return bool(
         Job.objects.filter(pk=job_id, state=JobState.RUNNING).update(
             state=JobState.SUCCEEDED,
@@ -97,6 +127,7 @@ def job_succeed(*, job_id: UUID | str, output: str, result: dict[str, Any]) -> b
             result=result,
             finished_at=now,
             heartbeat_at=now,
+            expires_at=expires,
         )
     )
 
@@ -119,7 +150,7 @@ def job_cancel(*, job_id: UUID | str) -> bool:
     batches even where the row's update must wait (SQLite, while an import holds
     the database's one write lock); the worker then marks the job cancelled itself
     after rolling back (``job_stopped``)."""
-    _marks().set(cancel_key(job_id), True, MARK_SECONDS)
+    write_mark(cancel_key(job_id), True)
     try:
         return bool(
             Job.objects.filter(pk=job_id, state__in=ACTIVE).update(
@@ -138,3 +169,153 @@ def job_stopped(*, job_id: UUID | str) -> bool:
             state=JobState.CANCELLED, finished_at=timezone.now()
         )
     )
+
+
+class RetryRefused(Exception):
+    """Why a job may not be run again, in words for the person who asked;
+    ``retry`` is the job already running it again, when that is the reason."""
+
+    def __init__(self, message: str, *, retry: Job | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry = retry
+
+
+def _latest_beat(job: Job) -> datetime:
+    """The job's last sign of life: its row's heartbeat or its cache mark, whichever
+    is newer (``jobs.queries.with_live_progress`` reads them the same way)."""
+    beat = job.heartbeat_at or job.started_at or job.created_at
+    mark = read_marks([progress_key(job.pk)]).get(progress_key(job.pk))
+    if mark:
+        beat = max(beat, datetime.fromisoformat(mark["heartbeat"]))
+    return beat
+
+
+def job_fail_stalled(*, job_id: UUID | str, cutoff: datetime) -> bool:
+    """Running with no heartbeat since ``cutoff`` -> failed, "Stalled: no heartbeat
+    since ...". False when it is not running or has beaten since.
+
+    The row's heartbeat is compared in the ``UPDATE`` itself, so a worker that beat
+    again after the page showed the job stalled keeps its job. Work inside a
+    transaction beats in the cache instead, read just before; should it beat in
+    between, its next progress write finds the job no longer running and it rolls
+    back (``job_progress``), so the work is never done twice."""
+    job = Job.objects.filter(pk=job_id, state=JobState.RUNNING).first()
+    if job is None:
+        return False
+    beat = _latest_beat(job)
+    if beat >= cutoff:
+        return False
+    since = beat.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")  # as pages show times
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
+    return bool(
+        Job.objects.filter(silent, pk=job_id, state=JobState.RUNNING).update(
+            state=JobState.FAILED,
+            error=f"Stalled: no heartbeat since {since}.",
+            finished_at=timezone.now(),
+        )
+    )
+
+
+def job_retry(*, job_id: UUID | str, user: Any, stalled_before: datetime) -> Job:
+    """A new queued job doing again what ``job_id`` did (same kind, params and
+    reason), started by ``user``, linked to it by ``retry_of``. The caller enqueues
+    its task (``console.job_runners``).
+
+    Only a failed or cancelled job, or a stalled one (running, silent since
+    ``stalled_before``), which is first failed by ``job_fail_stalled``; and not while
+    an earlier retry of it is still queued or running: a double click makes one
+    retry. ``RetryRefused`` says why not. The old row is locked for the check, so two
+    retries of one job at once make one new job (PostgreSQL; SQLite writes one at a
+    time anyway)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise RetryRefused("That job no longer exists.")
+        pending = job.retries.filter(state__in=ACTIVE).order_by("-created_at").first()
+        if pending is not None:
+            raise RetryRefused("This job is already being run again.", retry=pending)
+        if job.state == JobState.RUNNING:
+            if not job_fail_stalled(job_id=job.pk, cutoff=stalled_before):
+                raise RetryRefused("This job is still running: its worker sent a heartbeat.")
+        elif job.state not in RETRYABLE:
+            raise RetryRefused("Only a failed, cancelled or stalled job can be run again.")
+        return Job.objects.create(
+            kind=job.kind,
+            created_by=user,
+            params=job.params,
+            reason=job.reason,
+            retry_of=job,
+        )
+
+
+@dataclass
+class PurgeReport:
+    """What ``job_outputs_purge`` did (or, in a dry run, would do)."""
+
+    deleted: int = 0
+    bytes: int = 0
+    already_gone: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _expired_outputs(now: datetime) -> Iterator[Job]:
+    """Expired jobs that still name a file, a batch at a time by primary key: the
+    purge clears ``output`` as it goes, and a job it could not purge stays behind."""
+    expired = (
+        Job.objects.filter(expires_at__lte=now)
+        .exclude(output="")
+        .only("pk", "output")
+        .order_by("pk")
+    )
+    after = None
+    while True:
+        batch = list((expired if after is None else expired.filter(pk__gt=after))[:PURGE_BATCH])
+        yield from batch
+        if len(batch) < PURGE_BATCH:
+            return
+        after = batch[-1].pk
+
+
+def _size_if_present(storage: Any, name: str) -> int | None:
+    """The file's size, or None when it is gone (asked first, since backends differ in
+    what a missing file raises; a file deleted between the two counts as gone)."""
+    if not storage.exists(name):
+        return None
+    try:
+        return int(storage.size(name))
+    except FileNotFoundError:
+        return None
+
+
+def job_outputs_purge(*, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
+    """Delete the stored files of jobs past ``expires_at`` and clear their ``output``.
+
+    Through Django's storage API, so the filesystem and S3 alike. The file goes
+    first and the field after: a run cut short leaves a field naming a file already
+    gone, which the next run clears (``already_gone``), never a file no row names.
+    A file that cannot be deleted (permissions, the bucket refusing) is reported in
+    ``failed`` and the rest carry on. The job keeps ``expires_at``, so its download
+    still answers "expired" rather than "not found"."""
+    now = now or timezone.now()
+    report = PurgeReport()
+    storage = default_storage
+    for job in _expired_outputs(now):
+        name = job.output.name
+        try:
+            size = _size_if_present(storage, name)
+            if size is None:
+                report.already_gone += 1
+            else:
+                if not dry_run:
+                    storage.delete(name)  # Django's backends ignore a file gone meanwhile
+                report.deleted += 1
+                report.bytes += size
+        # Any storage backend's error (OSError, botocore's): report it, purge the rest.
+        except Exception as exc:
+            log.warning("could not delete %s: %s", name, exc)
+            report.failed.append((name, f"{type(exc).__name__}: {exc}"))
+            continue
+        if not dry_run:
+            Job.objects.filter(pk=job.pk, output=name).update(output="")
+    return report

@@ -70,7 +70,8 @@ OWN_ACCOUNT = {"account:detail": 200, "account:verify": 302, "account:setup": 20
 PUBLIC = {"login": 200, "healthz": 200, "logout": 405, "favicon": 302}
 # Background jobs (console.jobs): the list, any staff member; the matrix's job is a
 # number admin's finished export: its page for its owner and superusers (others 404),
-# its file for its owner only; cancel (POST) answers with a redirect to the page.
+# its file for its owner only; cancel and retry (POST) answer with a redirect to the
+# page (a succeeded job is not retried: the page says so), for the same people.
 JOB_PAGES = {"jobs:list", "jobs:detail", "jobs:download"}
 
 
@@ -174,7 +175,12 @@ def dashboard_expected(user: User | None, name: str, method: str) -> int:
             return 405
     if method == "POST" and name in READ | EDIT_FORMS | JOB_PAGES | {"account:detail"}:
         return 405
-    if method == "GET" and name in ("jobs:cancel", "numbers:export_job", "imports:apply"):
+    if method == "GET" and name in (
+        "jobs:cancel",
+        "jobs:retry",
+        "numbers:export_job",
+        "imports:apply",
+    ):
         return 405
     if user is None:
         # The matrix sends HX-Request: the whole page goes to sign in, by HX-Redirect
@@ -217,7 +223,7 @@ def _job_expected(user: User, name: str) -> int:
         return 200 if owner else 404
     if not (owner or user.is_superuser):
         return 404
-    return 302 if name == "jobs:cancel" else 200
+    return 302 if name in ("jobs:cancel", "jobs:retry") else 200
 
 
 def test_every_url_answers_each_kind_of_user_as_expected(world):
