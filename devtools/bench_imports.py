@@ -14,6 +14,7 @@ import csv
 import io
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -118,3 +119,36 @@ def bench_imports(
             )
         )
     return figures
+
+
+HEADING = "Imports with a preview"
+
+
+def report_lines(figures: list[ImportFigures]) -> list[str]:
+    """The imports' part of docs/benchmarks.md."""
+    return [
+        f"{HEADING} (`devtools.bench_imports`): each file relabels existing numbers; the "
+        "preview runs the import in one transaction and rolls it back, the apply runs it "
+        "again and commits; each through the job's own function in this process, timed "
+        "from start to result. No peer: the figures are the job's own.",
+        "",
+        "| file | rows | preview | apply | numbers changed |",
+        "|---|---:|---:|---:|---:|",
+        *(f.line() for f in figures),
+    ]
+
+
+def write_report(output: str, lines: list[str]) -> None:
+    """Replace the imports' part of ``output`` (from its heading to the end of its
+    table), or add it at the end."""
+    path = Path(output)
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    block = "\n".join(lines) + "\n"
+    start = text.find(HEADING + " (")
+    if start == -1:
+        text = f"{text.rstrip()}\n\n{block}"
+    else:
+        table = text.find("\n|", start)
+        end = text.find("\n\n", table) if table != -1 else -1
+        text = text[:start] + block.rstrip("\n") + (text[end:] if end != -1 else "\n")
+    path.write_text(text, encoding="utf-8")

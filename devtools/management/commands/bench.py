@@ -37,7 +37,7 @@ from django.test import Client, override_settings
 from agents.models import Agent
 from core.ordering import sort_keys
 from core.pagination import cursor_token, page_of
-from devtools import export_bench
+from devtools import bench_imports, export_bench
 from phone_numbers import queries
 from phone_numbers.health import HEALTH_FINDINGS
 from phone_numbers.models import PhoneNumber
@@ -166,7 +166,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", default="docs/benchmarks.md")
         parser.add_argument(
             "--only",
-            choices=["exports"],
+            choices=["exports", "imports"],
             help="Run one section alone and replace only its part of --output "
             "(make bench BENCH_ARGS=--only=exports).",
         )
@@ -184,6 +184,12 @@ class Command(BaseCommand):
             raise CommandError("make bench needs PostgreSQL: set DATABASE_URL.")
         if options["export_case"]:
             self.stdout.write(json.dumps(export_bench.measure_case(options["export_case"])))
+            return
+        if options["only"] == "imports":
+            self._seed(options["numbers"])
+            lines = bench_imports.report_lines(self._imports())
+            bench_imports.write_report(options["output"], lines)
+            self.stdout.write("\n".join(lines))
             return
         if options["only"] == "exports":
             self._seed(options["numbers"])
@@ -272,6 +278,7 @@ class Command(BaseCommand):
         exports = self._exports(options["export_rounds"])
         load = self._load(token, options["load_seconds"])
         self._report(rows, exports, load, options["output"])
+        bench_imports.write_report(options["output"], bench_imports.report_lines(self._imports()))
 
     def _api(self, web: Client, auth: dict[str, str], repeats: int) -> list[Any]:
         """The API list against DRF peers served the same way (``devtools.peers``: same
@@ -450,6 +457,15 @@ class Command(BaseCommand):
                 f"  trigram {label}: {rows[-1][1]['p50']:.1f} vs {rows[-1][2]['p50']:.1f} ms"
             )
         return rows
+
+    def _imports(self) -> list[Any]:
+        """A 100k-row CSV and 10k JSON items, previewed and applied
+        (``devtools.bench_imports``), as the bench's superuser."""
+        staff = User.objects.filter(is_superuser=True).order_by("date_joined").first()
+        if staff is None:
+            staff = User.objects.create_superuser("bench-imports@switchboard.local", None)
+        self.stdout.write("imports: 100,000 CSV rows, 10,000 JSON items (minutes)")
+        return bench_imports.bench_imports(staff)
 
     def _exports(self, rounds: int) -> list[Result]:
         """The streamed CSV export beside the CSV and JSON export jobs, each run in a
