@@ -349,6 +349,9 @@ if env.str("JOBS_STORAGE", default="filesystem") == "s3":
     }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=RUN_DIR / "media")
 
+# The inventory's streamed CSV (a web request) for views up to this many numbers;
+# bigger views export as a background job (console.jobs).
+EXPORT_STREAM_MAX_ROWS = env.int("EXPORT_STREAM_MAX_ROWS", default=100_000)
 # The largest file an import takes (console.imports); uploads past 2.5 MB go to a
 # temporary file as they arrive (Django's default), never into memory.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)

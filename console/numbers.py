@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from django.db.models import F, Func, TextField
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -115,6 +115,7 @@ def inventory_context(
         "chips": _chips(form),
         "page_sizes": PAGE_SIZES,
         "can_edit": can_edit,
+        "export_stream_max": settings.EXPORT_STREAM_MAX_ROWS,
     }
 
 
@@ -331,10 +332,20 @@ def _copy_lines(db: Any, statement: str, params: Sequence[Any]) -> Iterator[Any]
 
 @require_GET
 @staff_view("numbers.view_phonenumber")
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """Every number of the current filtered, sorted view, streamed (all pages)."""
+def export_csv(request: HttpRequest) -> HttpResponse:
+    """Every number of the current filtered, sorted view, streamed (all pages), up to
+    ``EXPORT_STREAM_MAX_ROWS``: a bigger view ties a web worker up for minutes and is
+    lost with the connection, so it goes to a background job (the page offers it)."""
     form = NumberFilterForm(request.GET)
     sort, desc = form.sort
     queryset = queries.inventory(filters=form.filters(), sort=sort, desc=desc)
+    most = settings.EXPORT_STREAM_MAX_ROWS
+    if queryset.order_by()[: most + 1].count() > most:  # bounded: never a full count
+        return HttpResponse(
+            f"This view has more than {most:,} numbers: export it in the background "
+            "(the inventory's Export in background), and download it from its job page.",
+            status=413,
+            content_type="text/plain; charset=utf-8",
+        )
     columns = form.value("cols") or column_choice(request.user)
     return csv_response(csv_rows(queryset, columns), "numbers")

@@ -148,3 +148,18 @@ def test_a_customer_may_not_export(client, owner):
 def test_a_get_is_refused(client, support):
     client.force_login(support)
     assert client.get("/numbers/export-job").status_code == 405
+
+
+def test_a_view_over_the_streaming_limit_goes_to_the_background(
+    client, support, inventory, settings
+):
+    settings.EXPORT_STREAM_MAX_ROWS = 4
+    client.force_login(support)
+    response = client.get("/numbers/export.csv")
+    assert response.status_code == 413
+    assert "export it in the background" in response.content.decode()
+    page = client.get("/numbers/").content.decode()
+    assert 'href="/numbers/export.csv' not in page and "Export CSV: in background" in page
+    # Within the limit the stream stays.
+    assert client.get("/numbers/export.csv?active=no").status_code == 200
+    assert 'href="/numbers/export.csv' in client.get("/numbers/?active=no").content.decode()
