@@ -23,9 +23,16 @@ from django_tasks import task
 
 from agents.models import Agent
 from audit.models import Source
-from audit.services import Actor
 from jobs.models import Job, JobKind
-from jobs.services import job_create, job_fail, job_progress, job_start, job_stopped, job_succeed
+from jobs.services import (
+    job_actor,
+    job_create,
+    job_fail,
+    job_progress,
+    job_start,
+    job_stopped,
+    job_succeed,
+)
 from phone_numbers.bulk import BulkChange, apply_bulk
 
 logger = logging.getLogger(__name__)
@@ -103,13 +110,7 @@ def _apply(job: Job) -> None:
     targets = StoredTargets(params["plan"], params["count"])
     if not job_start(job_id=job.pk, total=targets.count):
         return
-    actor = Actor(
-        label=job.created_by.email,
-        source=Source.BULK,
-        user=job.created_by,
-        request_id=f"job-{job.pk.hex}",
-        reason=job.reason,
-    )
+    actor = job_actor(job, Source.BULK)
     result = apply_bulk(
         targets=targets,
         change=change,

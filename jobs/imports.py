@@ -39,6 +39,7 @@ from audit.models import AuditEntry, Source
 from audit.services import Actor
 from jobs.models import Job, JobKind, JobState
 from jobs.services import (
+    job_actor,
     job_create,
     job_fail,
     job_progress,
@@ -187,13 +188,7 @@ def _run(job: Job, *, dry: bool) -> None:
     total = _count_rows(name, fmt)
     if not job_start(job_id=job.pk, total=total):
         return
-    actor = Actor(
-        label=job.created_by.email,
-        source=Source.IMPORT,
-        user=job.created_by,
-        request_id=f"job-{job.pk.hex}",
-        reason=job.reason,
-    )
+    actor = job_actor(job, Source.IMPORT)
 
     def progress(done: int) -> bool:
         return job_progress(job_id=job.pk, done=done, in_work_transaction=True)

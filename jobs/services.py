@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.reasons import clean_reason
+from audit.services import Actor
 from jobs.models import Job, JobKind, JobState
 
 log = logging.getLogger(__name__)
@@ -319,3 +320,16 @@ def job_outputs_purge(*, now: datetime | None = None, dry_run: bool = False) -> 
         if not dry_run:
             Job.objects.filter(pk=job.pk, output=name).update(output="")
     return report
+
+
+def job_actor(job: Job, source: str) -> Actor:
+    """Who writes a job's changes in the audit trail: the person who started it, from
+    ``source``, with the job's reason, under ``job-<id>`` as the request id (the
+    trail's search for it lists every change of the job)."""
+    return Actor(
+        label=job.created_by.email,
+        source=source,
+        user=job.created_by,
+        request_id=f"job-{job.pk.hex}",
+        reason=job.reason,
+    )
