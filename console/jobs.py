@@ -67,11 +67,21 @@ def _timing(job: Job) -> dict[str, Any]:
     remaining = None
     if job.state == JobState.RUNNING and job.total and 0 < job.done < job.total:
         remaining = elapsed * ((job.total - job.done) / job.done)
-    return {"elapsed": _rounded(elapsed), "remaining": _rounded(remaining)}
+    return {"elapsed": _rounded(elapsed), "remaining": _estimate(remaining)}
 
 
 def _rounded(delta: timedelta | None) -> timedelta | None:
     return None if delta is None else timedelta(seconds=round(delta.total_seconds()))
+
+
+def _estimate(delta: timedelta | None) -> timedelta | None:
+    """Time left as an estimate reads: to 5 s under two minutes, to the minute after
+    (a countdown that jumps by a second each poll promises more than the rate knows)."""
+    if delta is None:
+        return None
+    seconds = delta.total_seconds()
+    step = 5 if seconds < 120 else 60
+    return timedelta(seconds=max(step, step * round(seconds / step)))
 
 
 @require_GET

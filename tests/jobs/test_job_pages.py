@@ -142,3 +142,19 @@ def test_the_list_is_three_queries(client, support, django_assert_num_queries):
 def test_jobs_are_for_staff_only(client, owner):
     client.force_login(owner)
     assert client.get("/jobs/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "done", "shown"),
+    [(10.4, 500, "about 0:00:30"), (10, 1, "about 5:33:00"), (60, 1000, "about 0:01:00")],
+)
+def test_time_left_is_an_estimate_in_round_figures(client, support, elapsed, done, shown):
+    job = make_job(
+        support,
+        state=JobState.RUNNING,
+        done=done,
+        total=2000,
+        started_at=timezone.now() - timezone.timedelta(seconds=elapsed),
+    )
+    client.force_login(support)
+    assert shown in client.get(f"/jobs/{job.pk}/").content.decode()
