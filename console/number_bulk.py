@@ -254,7 +254,11 @@ def bulk_review(request: HttpRequest) -> HttpResponse:
         step = _choose_step(kind, form, found, error=str(refusal), refused_numbers=refusal.numbers)
         return _respond(request, selection, step)
     emails = _customer_emails(found.owner_ids) if plan.customers == len(found.owner_ids) else []
-    token = sign_plan(plan, user=request.user, customer_emails=emails)
+    try:
+        token = sign_plan(plan, user=request.user, customer_emails=emails)
+    except OSError as exc:  # a big plan goes to storage: a full disk says so
+        error = f"The change could not be prepared: {exc.strerror}. Nothing was changed."
+        return _respond(request, selection, _choose_step(kind, form, found, error=error))
     step = BulkStep(
         step="confirm",
         kind=kind,

@@ -103,7 +103,12 @@ def start_preview(*, user: Any, upload: IO[bytes], fmt: str, filename: str, reas
         params={"format": fmt, "filename": filename[:200]},
         reason=reason,
     )
-    stored = default_storage.save(upload_name(job, fmt), upload)
+    try:
+        stored = default_storage.save(upload_name(job, fmt), upload)
+    except OSError as exc:  # a full disk, an unwritable directory: the job says so
+        logger.warning("import upload of job %s not stored: %s", job.pk, exc.strerror)
+        job_fail(job_id=job.pk, error=_error_text(exc))
+        return job
     Job.objects.filter(pk=job.pk).update(params={**job.params, "upload": stored})
     preview_import.enqueue(job_id=str(job.pk))
     return job

@@ -90,3 +90,20 @@ def test_cancelled_between_batches_it_stops_with_what_it_wrote_audited(
     written = PhoneNumber.objects.filter(outbound_only=True).count()
     assert written == job.result["changed"] == calls[-1]
     assert AuditEntry.objects.filter(request_id=f"job-{job.pk.hex}").count() == written
+
+
+def test_a_plan_storage_cannot_take_is_an_error_on_the_page(
+    client, number_admin, many, monkeypatch
+):
+    import errno
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(default_storage, "save", disk_full)
+    client.force_login(number_admin)
+    data = {"all": "on", "kind": "outbound_only", "outbound_only": "yes"}
+    review = post(client, "bulk_review", data)
+    assert review.status_code == 200
+    assert "could not be prepared: No space left on device" in words(review)
+    assert not Job.objects.exists()

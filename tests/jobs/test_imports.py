@@ -239,3 +239,22 @@ def test_many_refused_rows_are_counted_and_left_out_all(client, number_admin, nu
     job = _apply(client, preview, skip_refused="on")
     assert job.state == JobState.SUCCEEDED, job.error
     assert PhoneNumber.objects.get(number="+13035550100").label == "Kept"
+
+
+def test_an_upload_storage_cannot_take_fails_its_job_with_the_reason(
+    client, number_admin, numbers, monkeypatch
+):
+    import errno
+
+    from django.core.files.storage import default_storage
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(default_storage, "save", disk_full)
+    response = _upload(client, number_admin, CSV)
+    job = Job.objects.get(kind=JobKind.IMPORT_PREVIEW)
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    assert job.state == JobState.FAILED
+    assert job.error == "The file could not be read or written: No space left on device."
+    assert "No space left on device" in client.get(f"/jobs/{job.pk}/").content.decode()
