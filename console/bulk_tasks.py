@@ -25,6 +25,7 @@ from agents.models import Agent
 from audit.models import Source
 from jobs.models import Job, JobKind
 from jobs.services import (
+    BULK_PLAN_DIR,
     job_actor,
     job_create,
     job_fail,
@@ -51,7 +52,9 @@ class StoredTargets(Iterable[tuple[uuid.UUID, int]]):
     @classmethod
     def save(cls, targets: list[tuple[Any, int]]) -> StoredTargets:
         body = "".join(f"{uuid.UUID(str(pk)).hex}.{version}\n" for pk, version in targets)
-        name = default_storage.save(f"bulk/{uuid.uuid4().hex}.plan", ContentFile(body.encode()))
+        name = default_storage.save(
+            f"{BULK_PLAN_DIR}/{uuid.uuid4().hex}.plan", ContentFile(body.encode())
+        )
         return cls(name, len(targets))
 
     def __len__(self) -> int:

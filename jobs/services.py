@@ -322,6 +322,59 @@ def job_outputs_purge(*, now: datetime | None = None, dry_run: bool = False) -> 
     return report
 
 
+# Where jobs keep their work files (console.bulk_tasks writes reviewed bulk plans
+# here before a job exists; jobs.imports keeps uploads and plans under imports/).
+BULK_PLAN_DIR = "bulk"
+
+
+def job_work_files_purge(*, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
+    """Delete the work files no job will read again, once ``JOBS_EXPORT_TTL_HOURS`` old:
+    an import's upload and plan (they may hold customers' plaintext secrets) and a
+    bulk change's stored targets, of finished jobs; and bulk plans a review stored
+    but nobody applied (their confirmation expires in 30 minutes). A retry of a job
+    whose files are gone fails saying so. Reported like ``job_outputs_purge``."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.JOBS_EXPORT_TTL_HOURS)
+    report = PurgeReport()
+    names: list[str] = []
+    finished = Job.objects.filter(
+        state__in=[JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED],
+        finished_at__lt=cutoff,
+        kind__in=[JobKind.IMPORT_PREVIEW, JobKind.BULK_EDIT],
+    ).only("params", "result")
+    for job in finished.iterator(chunk_size=PURGE_BATCH):
+        names += [
+            name
+            for name in (job.params.get("upload"), job.params.get("plan"), job.result.get("plan"))
+            if isinstance(name, str) and name
+        ]
+    in_use = {
+        job.params.get("plan")
+        for job in Job.objects.filter(kind=JobKind.BULK_EDIT, state__in=ACTIVE).only("params")
+    }
+    try:
+        _dirs, files = default_storage.listdir(BULK_PLAN_DIR)
+    except (FileNotFoundError, NotImplementedError):
+        files = []
+    for file in files:
+        name = f"{BULK_PLAN_DIR}/{file}"
+        if name not in in_use and default_storage.get_modified_time(name) < cutoff:
+            names.append(name)
+    for name in dict.fromkeys(names):
+        try:
+            size = _size_if_present(default_storage, name)
+            if size is None:
+                continue  # purged by an earlier run: the job's row still names it
+            if not dry_run:
+                default_storage.delete(name)
+            report.deleted += 1
+            report.bytes += size
+        except Exception as exc:  # any storage backend's error: report it, purge the rest
+            log.warning("could not delete %s: %s", name, exc)
+            report.failed.append((name, f"{type(exc).__name__}: {exc}"))
+    return report
+
+
 def job_actor(job: Job, source: str) -> Actor:
     """Who writes a job's changes in the audit trail: the person who started it, from
     ``source``, with the job's reason, under ``job-<id>`` as the request id (the

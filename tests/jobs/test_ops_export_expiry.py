@@ -103,7 +103,10 @@ def test_purge_deletes_expired_files_only_and_clears_their_link(support):
     current = _valid(support)
     forever = make_finished_export(support)  # no expiry recorded
     out = _purge()
-    assert out == "Deleted 1 expired export file(s), 1,000 bytes; 0 already gone.\n"
+    assert out == (
+        "Deleted 1 expired export file(s), 1,000 bytes; 0 already gone.\n"
+        "Deleted 0 work file(s) of finished imports and bulk changes, 0 bytes.\n"
+    )
     old.refresh_from_db()
     assert old.output.name == "" and old.expires_at is not None
     assert not default_storage.exists(name)
@@ -121,8 +124,9 @@ def test_a_purged_export_still_answers_expired(client, support):
 
 def test_a_dry_run_deletes_nothing(support):
     job = _expired(support, b"x" * 10)
-    assert (
-        _purge("--dry-run") == "Would delete 1 expired export file(s), 10 bytes; 0 already gone.\n"
+    assert _purge("--dry-run") == (
+        "Would delete 1 expired export file(s), 10 bytes; 0 already gone.\n"
+        "Would delete 0 work file(s) of finished imports and bulk changes, 0 bytes.\n"
     )
     job.refresh_from_db()
     assert job.output.name and default_storage.exists(job.output.name)
@@ -131,13 +135,19 @@ def test_a_dry_run_deletes_nothing(support):
 def test_purge_is_idempotent(support):
     _expired(support)
     _purge()
-    assert _purge() == "Deleted 0 expired export file(s), 0 bytes; 0 already gone.\n"
+    assert _purge() == (
+        "Deleted 0 expired export file(s), 0 bytes; 0 already gone.\n"
+        "Deleted 0 work file(s) of finished imports and bulk changes, 0 bytes.\n"
+    )
 
 
 def test_a_file_already_gone_is_counted_and_its_link_cleared(support):
     job = _expired(support)
     default_storage.delete(job.output.name)
-    assert _purge() == "Deleted 0 expired export file(s), 0 bytes; 1 already gone.\n"
+    assert _purge() == (
+        "Deleted 0 expired export file(s), 0 bytes; 1 already gone.\n"
+        "Deleted 0 work file(s) of finished imports and bulk changes, 0 bytes.\n"
+    )
     job.refresh_from_db()
     assert job.output.name == ""
 
@@ -186,6 +196,55 @@ def test_a_file_deleted_while_the_purge_looks_at_it_counts_as_gone(support, monk
         raise FileNotFoundError(2, "No such file or directory")
 
     monkeypatch.setattr(default_storage, "size", vanished)
-    assert _purge() == "Deleted 0 expired export file(s), 0 bytes; 1 already gone.\n"
+    assert _purge() == (
+        "Deleted 0 expired export file(s), 0 bytes; 1 already gone.\n"
+        "Deleted 0 work file(s) of finished imports and bulk changes, 0 bytes.\n"
+    )
     job.refresh_from_db()
     assert job.output.name == ""
+
+
+def test_work_files_of_finished_imports_and_unapplied_bulk_plans_are_purged(support, settings):
+    import os
+    import time
+
+    from django.core.files.base import ContentFile
+
+    from jobs.models import JobKind
+    from jobs.services import BULK_PLAN_DIR, job_work_files_purge
+
+    old = timezone.now() - timedelta(hours=settings.JOBS_EXPORT_TTL_HOURS + 1)
+    upload = default_storage.save("imports/x/upload.csv", ContentFile(b"number\n"))
+    plan = default_storage.save("imports/x/plan.json", ContentFile(b"{}"))
+    make_job(
+        support,
+        kind=JobKind.IMPORT_PREVIEW,
+        state=JobState.SUCCEEDED,
+        finished_at=old,
+        params={"format": "csv", "upload": upload},
+        result={"plan": plan},
+    )
+    fresh = default_storage.save("imports/y/upload.csv", ContentFile(b"number\n"))
+    make_job(
+        support,
+        kind=JobKind.IMPORT_PREVIEW,
+        state=JobState.SUCCEEDED,
+        finished_at=timezone.now(),
+        params={"format": "csv", "upload": fresh},
+    )
+    stale = default_storage.save(f"{BULK_PLAN_DIR}/stale.plan", ContentFile(b"a.1\n"))
+    pending = default_storage.save(f"{BULK_PLAN_DIR}/pending.plan", ContentFile(b"a.1\n"))
+    make_job(support, kind=JobKind.BULK_EDIT, state=JobState.QUEUED, params={"plan": pending})
+    for name in (stale, pending):  # reviewed long ago
+        past = time.time() - (settings.JOBS_EXPORT_TTL_HOURS + 1) * 3600
+        os.utime(default_storage.path(name), (past, past))
+
+    dry = job_work_files_purge(dry_run=True)
+    assert (dry.deleted, dry.bytes) == (3, 7 + 2 + 4)
+    assert default_storage.exists(upload)
+    report = job_work_files_purge()
+    assert report.deleted == 3 and not report.failed
+    assert not default_storage.exists(upload) and not default_storage.exists(plan)
+    assert not default_storage.exists(stale)
+    assert default_storage.exists(fresh) and default_storage.exists(pending)
+    assert job_work_files_purge().deleted == 0  # a second run finds nothing

@@ -1,4 +1,5 @@
-"""``manage.py purge_exports [--dry-run]``: delete the files of expired export jobs.
+"""``manage.py purge_exports [--dry-run]``: delete the files of expired export jobs,
+and the work files of finished imports and bulk changes (``job_work_files_purge``).
 
 A job's file may be downloaded until its ``expires_at`` (``JOBS_EXPORT_TTL_HOURS``
 after it finished); the download refuses it after that, and this command, run from
@@ -13,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from jobs.services import job_outputs_purge
+from jobs.services import job_outputs_purge, job_work_files_purge
 
 
 class Command(BaseCommand):
@@ -34,7 +35,13 @@ class Command(BaseCommand):
             f"{verb} {report.deleted} expired export file(s), {report.bytes:,} bytes; "
             f"{report.already_gone} already gone."
         )
-        for name, error in report.failed:
+        work = job_work_files_purge(dry_run=dry_run)
+        self.stdout.write(
+            f"{verb} {work.deleted} work file(s) of finished imports and bulk changes, "
+            f"{work.bytes:,} bytes."
+        )
+        failed = report.failed + work.failed
+        for name, error in failed:
             self.stderr.write(f"Could not delete {name}: {error}")
-        if report.failed:
-            raise CommandError(f"{len(report.failed)} file(s) could not be deleted.")
+        if failed:
+            raise CommandError(f"{len(failed)} file(s) could not be deleted.")
