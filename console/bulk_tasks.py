@@ -33,6 +33,7 @@ from jobs.services import (
     job_start,
     job_stopped,
     job_succeed,
+    run_job,
 )
 from phone_numbers.bulk import BulkChange, apply_bulk
 
@@ -91,14 +92,7 @@ def start_bulk_job(
 
 @task()
 def apply_bulk_job(job_id: str) -> None:
-    job = Job.objects.select_related("created_by").filter(pk=job_id).first()
-    if job is None:
-        return
-    try:
-        _apply(job)
-    except Exception:
-        logger.exception("bulk job %s failed", job_id)
-        job_fail(job_id=job.pk, error="The bulk change failed; the server log has the details.")
+    run_job(job_id, _apply, what="bulk change")
 
 
 def _apply(job: Job) -> None:

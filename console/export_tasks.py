@@ -15,7 +15,7 @@ and the file in storage.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -25,11 +25,10 @@ from django_tasks import task
 from console.forms.numbers import NumberFilterForm
 from console.number_columns import COLUMNS, DEFAULT_COLUMNS, csv_fields
 from console.numbers import csv_lines, csv_rows
-from core.dbtimeouts import long_running
 from core.encoding import encode
 from jobs.models import Job, JobKind
 from jobs.output import JSON_BATCH_ROWS, write_csv, write_csv_lines, write_json_items
-from jobs.services import job_create, job_fail, job_start, job_succeed
+from jobs.services import job_create, job_start, job_succeed, run_job
 from phone_numbers import queries
 from phone_numbers.models import PhoneNumber
 from phone_numbers.present import documents, number_rows
@@ -68,27 +67,13 @@ def start_export(
 @task()
 def export_numbers_csv(job_id: str) -> None:
     """Write the job's inventory view to ``exports/<job id>.csv``, in batches."""
-    _run(job_id, _export_csv)
+    run_job(job_id, _export_csv, what="export")
 
 
 @task()
 def export_numbers_json(job_id: str) -> None:
     """Write the job's inventory view to ``exports/<job id>.json``, in batches."""
-    _run(job_id, _export_json)
-
-
-def _run(job_id: str, export: Callable[[Job], None]) -> None:
-    """Run ``export`` for the job under the long-running statement timeouts (a
-    million rows take longer than a web request may), failing the job on an error."""
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None:
-        return
-    try:
-        with long_running():
-            export(job)
-    except Exception as exc:
-        logger.exception("export job %s failed", job_id)
-        job_fail(job_id=job_id, error=_error_text(exc))
+    run_job(job_id, _export_json, what="export")
 
 
 def _view(job: Job) -> QuerySet[PhoneNumber] | None:
@@ -144,11 +129,3 @@ def _finish(job: Job, written: tuple[str, int] | None) -> None:
         return  # cancelled between batches: nothing stored
     name, count = written
     job_succeed(job_id=job.pk, output=name, result={"rows": count})
-
-
-def _error_text(exc: Exception) -> str:
-    """What the job page says: a storage problem in its own words (a full disk, an
-    unwritable directory), anything else by kind only (the log has the rest)."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"The file could not be written: {exc.strerror}."
-    return f"The export failed ({type(exc).__name__}); the server log has the details."

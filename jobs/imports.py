@@ -26,6 +26,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 import ijson
@@ -41,11 +42,12 @@ from jobs.models import Job, JobKind, JobState
 from jobs.services import (
     job_actor,
     job_create,
+    job_error_text,
     job_fail,
     job_progress,
     job_start,
-    job_stopped,
     job_succeed,
+    run_job,
 )
 from phone_numbers import csvimport
 from phone_numbers.importer import ImportRejected, ImportStopped, import_items
@@ -57,6 +59,8 @@ FORMATS = ("csv", "json")
 NUMBER_TYPE = "numbers.phonenumber"
 SHOWN_CHANGES = 50  # numbers shown field by field in a preview; the rest are counted
 SHOWN_REFUSALS = 100
+# How an import's failure reads (jobs.services.run_job); a cancel rolls it back.
+_AS_IMPORT: dict[str, Any] = {"what": "import", "file_problem": "read or written"}
 
 
 class _RollBack(Exception):
@@ -107,7 +111,7 @@ def start_preview(*, user: Any, upload: IO[bytes], fmt: str, filename: str, reas
         stored = default_storage.save(upload_name(job, fmt), upload)
     except OSError as exc:  # a full disk, an unwritable directory: the job says so
         logger.warning("import upload of job %s not stored: %s", job.pk, exc.strerror)
-        job_fail(job_id=job.pk, error=_error_text(exc))
+        job_fail(job_id=job.pk, error=job_error_text(exc, **_AS_IMPORT))
         return job
     Job.objects.filter(pk=job.pk).update(params={**job.params, "upload": stored})
     preview_import.enqueue(job_id=str(job.pk))
@@ -158,32 +162,13 @@ def start_apply(*, user: Any, preview: Job, skip_refused: bool = False) -> Job:
 @task()
 def preview_import(job_id: str) -> None:
     """The dry run: everything the file would do, written and rolled back."""
-    _run_job(job_id, dry=True)
+    run_job(job_id, partial(_run, dry=True), stopped=(ImportStopped,), **_AS_IMPORT)
 
 
 @task()
 def apply_import(job_id: str) -> None:
     """The apply: what the preview showed, in one transaction, or nothing."""
-    _run_job(job_id, dry=False)
-
-
-def _run_job(job_id: str, *, dry: bool) -> None:
-    job = Job.objects.select_related("created_by").filter(pk=job_id).first()
-    if job is None:
-        return
-    try:
-        _run(job, dry=dry)
-    except ImportStopped:
-        job_stopped(job_id=job.pk)
-    except Exception as exc:
-        logger.exception("import job %s failed", job_id)
-        job_fail(job_id=job.pk, error=_error_text(exc))
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"The file could not be read or written: {exc.strerror}."
-    return f"The import failed ({type(exc).__name__}); the server log has the details."
+    run_job(job_id, partial(_run, dry=False), stopped=(ImportStopped,), **_AS_IMPORT)
 
 
 def _run(job: Job, *, dry: bool) -> None:
@@ -207,7 +192,9 @@ def _run(job: Job, *, dry: bool) -> None:
             summary = _summarize(preview, entries)
             if dry:
                 raise _RollBack
-            conflicts = _conflicts(plan, summary.digests, since=source, ours=actor.request_id)
+            shown, conflicts = _conflicts(
+                plan, summary.digests, since=source, ours=actor.request_id
+            )
             if conflicts:
                 raise _RollBack
     except _RollBack:
@@ -217,7 +204,7 @@ def _run(job: Job, *, dry: bool) -> None:
         preview.refusals = [{"line": "", "number": "", "reason": r} for r in rejected.lines()]
         preview.refused = rejected.count
         summary = _Summary(preview, {}, [])
-        conflicts = []
+        shown, conflicts = [], 0
         if not dry:
             job_fail(
                 job_id=job.pk, error="The file is refused now: " + "; ".join(rejected.lines()[:5])
@@ -236,17 +223,16 @@ def _run(job: Job, *, dry: bool) -> None:
         )
         return
     if conflicts:
-        shown = conflicts[:SHOWN_REFUSALS]
         job_fail(
             job_id=job.pk,
             error=(
-                f"Nothing was written: {len(conflicts):,} object(s) would change otherwise than "
+                f"Nothing was written: {conflicts:,} object(s) would change otherwise than "
                 "the preview showed, because they changed since. Preview the file again. "
                 + " ".join(shown[:5])
             ),
         )
         Job.objects.filter(pk=job.pk).update(
-            result={"conflicts": shown, "conflicts_count": len(conflicts)}
+            result={"conflicts": shown, "conflicts_count": conflicts}
         )
         return
     job_succeed(
@@ -397,14 +383,17 @@ def _read_plan(preview: Job) -> dict[str, Any]:
 
 def _conflicts(
     plan: dict[str, Any], digests: dict[str, str], *, since: Job, ours: str
-) -> list[str]:
-    """Each object that would change otherwise than the preview showed, and who
-    changed it since: the last entry after the preview started that is not this
-    apply's own (``ours``, its request id)."""
+) -> tuple[list[str], int]:
+    """The objects that would change otherwise than the preview showed: how many,
+    and for the first ``SHOWN_REFUSALS`` (all a page shows) who changed each since,
+    the last entry after the preview started that is not this apply's own
+    (``ours``, its request id). One query each, so only for those shown: a file
+    whose every row changed meanwhile costs a hundred lookups, not a million."""
     planned = plan["digests"]
     keys = planned.keys() | digests.keys()
+    differing = sorted(k for k in keys if planned.get(k) != digests.get(k))
     lines = []
-    for key in sorted(k for k in keys if planned.get(k) != digests.get(k)):
+    for key in differing[:SHOWN_REFUSALS]:
         object_type, action, object_id = key.split(":", 2)
         by_number = action == "create" and object_type == NUMBER_TYPE
         lookup = {"object_label": object_id} if by_number else {"object_id": object_id}
@@ -422,4 +411,4 @@ def _conflicts(
             continue
         when = f"{last['created_at']:%Y-%m-%d %H:%M:%S} UTC"
         lines.append(f"{last['object_label']}: changed by {last['actor_label']} at {when}.")
-    return lines
+    return lines, len(differing)

@@ -19,7 +19,7 @@ A job's file may be downloaded until ``expires_at`` (set when it succeeds,
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from audit.reasons import clean_reason
 from audit.services import Actor
+from core.dbtimeouts import long_running
 from jobs.models import Job, JobKind, JobState
 
 log = logging.getLogger(__name__)
@@ -386,3 +387,39 @@ def job_actor(job: Job, source: str) -> Actor:
         request_id=f"job-{job.pk.hex}",
         reason=job.reason,
     )
+
+
+def run_job(
+    job_id: UUID | str,
+    work: Callable[[Job], None],
+    *,
+    what: str,
+    file_problem: str = "written",
+    stopped: tuple[type[Exception], ...] = (),
+) -> None:
+    """The body of every job's task: load the job, run ``work`` under the long-work
+    database timeouts (a million rows take longer than a web request may), and
+    fail the job with a sentence a person can read when anything raises.
+
+    ``what`` names the work on the page ("export", "import"); a storage problem is
+    said in its own words ("The file could not be <file_problem>: No space left on
+    device."), anything else by kind only (the log has the rest). An exception in
+    ``stopped`` means the work rolled back on a cancel: the job ends cancelled."""
+    job = Job.objects.select_related("created_by").filter(pk=job_id).first()
+    if job is None:
+        return
+    try:
+        with long_running():
+            work(job)
+    except stopped:
+        job_stopped(job_id=job.pk)
+    except Exception as exc:
+        log.exception("%s job %s failed", what, job_id)
+        job_fail(job_id=job.pk, error=job_error_text(exc, what=what, file_problem=file_problem))
+
+
+def job_error_text(exc: Exception, *, what: str, file_problem: str = "written") -> str:
+    """What a failed job's page says of ``exc`` (``run_job``)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"The file could not be {file_problem}: {exc.strerror}."
+    return f"The {what} failed ({type(exc).__name__}); the server log has the details."
