@@ -297,11 +297,7 @@ class _CsvImporter:
                 "an import does not move numbers between customers."
             )
         changes = self.values(row, current.user_id, agents)
-        changed = {
-            k: v
-            for k, v in changes.items()
-            if (getattr(current, k) if k != "inbound_agent" else current.inbound_agent) != v
-        }
+        changed = {k: v for k, v in changes.items() if getattr(current, k) != v}
         if not changed:
             self.outcome.unchanged += 1
             return
