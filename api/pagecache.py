@@ -14,9 +14,9 @@ every account).
 Only the token's own account's answers are cached, keyed by its id: one account's
 answer is never another's. The version is read with the token (primary database);
 the page's rows are read after it, so a cached answer is never older than the
-version it is filed under. (Issue 20: with read replicas, read the version from the
-database the rows come from, or the replica's lag could file old rows under a new
-version.)
+version it is filed under. On a read replica the version is read again from the
+replica, the database the rows come from: the primary's newer version would file
+the replica's older rows under it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from django.core.cache import caches
 from django.http import HttpResponse
 from rest_framework.request import Request
 
+from core.replicas import PRIMARY, read_alias
+from users.models import User
 from vault.masking import RULE_VERSION
 
 from .etags import etag_for, render_json
@@ -45,7 +47,14 @@ def answer(request: Request, params: dict[str, Any], build: Callable[[], Any]) -
         return _response(body, etag_for(body))
     account = request.user
     query = urlencode(sorted((name, str(value)) for name, value in params.items()))
-    key = f"v{RULE_VERSION}:{account.pk}:{account.inventory_version}:{request.path}?{query}"
+    version = account.inventory_version
+    if (alias := read_alias()) != PRIMARY:
+        version = (
+            User.objects.using(alias)
+            .filter(pk=account.pk)
+            .values_list("inventory_version", flat=True)
+        ).first()
+    key = f"v{RULE_VERSION}:{account.pk}:{version}:{request.path}?{query}"
     cache = caches[CACHE_ALIAS]
     hit = cache.get(key)
     if hit is None:

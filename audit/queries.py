@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 
-from django.db import connection, models
+from django.db import connections, models, router
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -153,6 +153,7 @@ def changes_per_day(*, days: int = 30, today: date | None = None) -> list[DayCou
         timezone.make_aware(datetime.combine(today - timedelta(days=n), time.min))
         for n in range(days - 1, -2, -1)  # each day's midnight, and tomorrow's
     ]
+    connection = connections[router.db_for_read(AuditEntry)]  # a replica on a read-only page
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     moment = connection.ops.adapt_datetimefield_value
     first_id_sql = (

@@ -107,6 +107,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Which database this request reads from (a replica, or the primary after the
+    # user's own write): after authentication, before anything reads data.
+    "core.replicas.ReplicaRoutingMiddleware",
     # ETag and If-None-Match (304) for API reads: a hash of the whole answer.
     "api.etags.ApiETagMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout response.
@@ -203,6 +206,33 @@ DATABASE_TIMEOUTS = {
     },
 }
 DATABASE_TIMEOUTS_PER_SESSION = env.bool("DB_TIMEOUTS_PER_SESSION", default=True)
+
+# Read replicas (core.replicas): streaming standbys of the primary, as aliases replica1,
+# replica2... The router sends the reads of read-only requests there, unless the
+# request's user or token wrote in the last REPLICA_PIN_SECONDS (read-your-writes, the
+# pin kept in the shared cache), or the replica lags more than REPLICA_MAX_LAG_SECONDS
+# or is down (checked by each process at most every REPLICA_CHECK_SECONDS).
+# Each replica connects like the primary: same options, timeouts and prepared statements.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _replica = {**DATABASES["default"], **env.db_url_config(_url)}
+    _replica["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        **env.db_url_config(_url).get("OPTIONS", {}),
+    }
+    # Under test a replica is the primary's test database (nothing to create).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+if DATABASE_REPLICAS and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL.")
+DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=10.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=2.0)
+# X-Read-Database: the alias a response's routed reads used (the cluster's tests, and
+# operators tracing a stale read). Off by default: it names internal topology.
+DB_ROUTING_HEADER = env.bool("DB_ROUTING_HEADER", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
@@ -279,6 +309,23 @@ AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Django's own Redis backend, made fail-soft (core.cache): Redis away means cache
+    # misses and a logged warning, never a 5xx; half-second timeouts bound the wait.
+    CACHES["default"]["BACKEND"] = "core.cache.ResilientRedisCache"
+    CACHES["default"]["OPTIONS"] = {
+        "socket_connect_timeout": 0.5,
+        "socket_timeout": 0.5,
+        **CACHES["default"].get("OPTIONS", {}),
+    }
+if DATABASE_REPLICAS and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # A pin in one process's memory would not follow the user to the next worker.
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_URLS needs a shared CACHE_URL (Redis) for read-your-writes pins."
+    )
+# Sessions stay in the database (the default engine), not cached_db: a session read is
+# one indexed lookup (~0.5-1 ms), logging out or a permission change never depends on the
+# cache, and a Redis outage cannot bring back a session deleted while it was away.
 # The API's answers, per account and data version (api.pagecache): in the shared cache
 # when CACHE_URL is given, else in each worker's memory, at most 200 answers (a page
 # of 100 numbers is about 350 KB).

@@ -10,6 +10,8 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from core.replicas import streamed_in_request_database
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Rows per chunk handed to the response: one chunk per row cost Django's
@@ -38,7 +40,10 @@ def csv_chunks(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
 
 def csv_response(rows: Iterable[Iterable[Any]], name: str) -> StreamingHttpResponse:
     """A streamed download ``<name>-<UTC timestamp>.csv`` (memory stays flat)."""
-    response = StreamingHttpResponse(csv_chunks(rows), content_type="text/csv")
+    # The rows are read while the response streams, after the request's middleware
+    # has returned: from the database the request chose (a replica, as a rule).
+    chunks = streamed_in_request_database(csv_chunks(rows))
+    response = StreamingHttpResponse(chunks, content_type="text/csv")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response

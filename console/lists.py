@@ -137,7 +137,10 @@ def list_page(queryset: QuerySet[Any], form: Any) -> Page[Any]:
     and ``error`` names it (shown as an error: the user asked for something
     this list does not have).
     """
-    with custom_plans():
+    # The database is chosen once (core.replicas): rows, counts, estimates and the
+    # planner setting all go to it.
+    queryset = queryset.using(queryset.db)
+    with custom_plans(queryset.db):
         page = _page_for(queryset, form)
     dropped = form.dropped_notice() if hasattr(form, "dropped_notice") else ""
     if dropped:

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import QuerySet
 
 
 @contextmanager
-def custom_plans() -> Iterator[None]:
+def custom_plans(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Plan each statement for its own parameter values.
 
     Prepared statements (settings: server-side binding) may switch to a generic
@@ -19,11 +19,15 @@ def custom_plans() -> Iterator[None]:
     dashboard's filters and searches, whose best plan depends on the values: the
     generic plan for "provider = $1 and active = $2" walked the wrong index (82 ms
     against 12 ms). Inside this block PostgreSQL plans every statement afresh.
+
+    ``using``: the database the block's queries read from (a replica's alias for a
+    replica-routed page): the setting and its transaction belong on that connection.
     """
+    connection = connections[using]
     if connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic():
+    with transaction.atomic(using=using):
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         yield

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from django.core import signing
-from django.db import connection
+from django.db import connections
 from django.db.models import Q, QuerySet
 
 from .ordering import SortKey, sort_keys
@@ -109,7 +109,7 @@ def count_rows(queryset: QuerySet[Any]) -> tuple[int, bool]:
     active filters 0.9 ms instead of 8 ms).
     """
     ids = queryset.order_by().values("pk")
-    if connection.vendor != "postgresql":
+    if connections[queryset.db].vendor != "postgresql":
         return ids.count(), False  # no estimates to offer; SQLite is the small setup
     estimate = None
     if not queryset.query.where:
@@ -131,9 +131,10 @@ def count_rows(queryset: QuerySet[Any]) -> tuple[int, bool]:
 
 
 def estimate_rows(queryset: QuerySet[Any]) -> int:
-    """The planner's row estimate (pg_class.reltuples for a whole table)."""
+    """The planner's row estimate (pg_class.reltuples for a whole table), asked of the
+    database the queryset reads from (a replica holds the primary's statistics)."""
     model = queryset.model
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         if not queryset.query.where:
             cursor.execute(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",

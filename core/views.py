@@ -14,7 +14,7 @@ from django.utils.functional import SimpleLazyObject, empty
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core import dbtimeouts, health
+from core import dbtimeouts, health, replicas
 
 log = logging.getLogger("switchboard.errors")
 RETRY_AFTER_SECONDS = 5
@@ -30,7 +30,11 @@ MESSAGES = {
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers: 200 when the database answers, 503 when it does not.
+    """For load balancers: 200 when the primary database answers, 503 when it does not.
+
+    ``databases`` gives each database's state, replicas with their lag (a replica
+    down or lagging is reported, and skipped by reads, but never makes this a 503:
+    the primary serves).
 
     Beside that, what the apps registered in ``core.health`` (the background jobs'
     queue depth and stalled work): reported, never deciding the status code.
@@ -48,7 +52,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         response = JsonResponse({"status": "error", "database": "unreachable"}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    return JsonResponse({"status": "ok", "database": "ok", **health.report()})
+    databases = {replicas.PRIMARY: {"state": "ok"}, **replicas.database_states()}
+    return JsonResponse(
+        {"status": "ok", "database": "ok", "databases": databases, **health.report()}
+    )
 
 
 def _without_the_database(request: HttpRequest) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, Q, QuerySet
 
 from users.models import User
@@ -117,7 +117,7 @@ def inventory_findings(
         f"UNION ALL SELECT * FROM (SELECT owner, NULL, {sums} FROM grouped "
         f"GROUP BY owner ORDER BY SUM(n_flagged) DESC, owner LIMIT {int(limit)}) AS top"
     )
-    with connection.cursor() as cursor:
+    with connections[grouped.db].cursor() as cursor:  # a replica on a read-only page
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     by_provider = dict.fromkeys(TelephonyProvider.values, FindingCounts())

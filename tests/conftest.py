@@ -15,6 +15,21 @@ from users.models import User
 from users.services import api_token_create
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """A read replica alias, ``replica1``, that is the primary's test database (a test
+    mirror: nothing more to create). Unused unless a test turns routing on with
+    ``settings.DATABASE_REPLICAS = ["replica1"]`` (tests/core/test_replicas.py)."""
+    from django.conf import settings
+
+    if "replica1" not in settings.DATABASES:
+        default = settings.DATABASES["default"]
+        settings.DATABASES["replica1"] = {
+            **default,
+            "TEST": {**default.get("TEST", {}), "MIRROR": "default"},
+        }
+
+
 @pytest.fixture
 def owner(db) -> User:
     """A customer account that owns an inventory."""

@@ -1,0 +1,320 @@
+"""Read replicas (core.replicas): which database serves each read, pins, fallbacks.
+
+The replica here is ``replica1``, a second connection to the primary's test
+database (tests/conftest.py): same data, but its own connection, so the tests
+can tell which one a query went to. The tests commit (``transaction=True``): the
+replica's connection sees only committed rows. Real streaming standbys, paused
+replay and a stopped standby are tested against ``make cluster``
+(tests/cluster/).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from core import replicas
+from core.cache import ResilientRedisCache, reachable
+from tests.factories import make_number
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica1"])
+
+INVENTORY = "/numbers/"
+HX = {"HTTP_HX_REQUEST": "true"}
+# The tables a replica-routed page may still read on the primary: who is asking.
+PRIMARY_TABLES = re.compile(
+    r'"?(django_session|users_user\w*|users_apitoken|auth_\w+|django_content_type|'
+    r"otp_\w+|axes_\w+)\"?"
+)
+
+
+@pytest.fixture(autouse=True)
+def routing(settings):
+    settings.DATABASE_REPLICAS = ["replica1"]
+    settings.DB_ROUTING_HEADER = True
+    settings.REPLICA_CHECK_SECONDS = 60
+    replicas.forget_states()
+    yield settings
+    replicas.forget_states()
+    connections["replica1"].close()
+
+
+@pytest.fixture
+def number(owner):
+    return make_number(owner, "+14155550123", label="Main")
+
+
+def capture_both():
+    return CaptureQueriesContext(connections["default"]), CaptureQueriesContext(
+        connections["replica1"]
+    )
+
+
+def tables_of(sql: str) -> set[str]:
+    return set(re.findall(r'(?:FROM|JOIN|UPDATE|INTO)\s+"?(\w+)"?', sql, flags=re.IGNORECASE))
+
+
+def test_a_read_only_page_reads_its_data_from_the_replica_and_only_who_is_asking_from_the_primary(
+    client, support, number
+):
+    client.force_login(support)
+    primary, replica = capture_both()
+    with primary, replica:
+        response = client.get(INVENTORY, {"q": "Main"}, **HX)
+    assert response.status_code == 200 and "+1 415-555-0123" in response.content.decode()
+    assert response["X-Read-Database"] == "replica1"
+    replica_sql = [q["sql"] for q in replica.captured_queries]
+    assert any("numbers_phonenumber" in sql for sql in replica_sql)
+    for query in primary.captured_queries:
+        tables = tables_of(query["sql"])
+        assert tables and all(PRIMARY_TABLES.fullmatch(t) for t in tables), query["sql"]
+    if connections["default"].vendor == "postgresql":
+        # The planner setting and any estimate belong to the replica's connection.
+        assert any("plan_cache_mode" in sql for sql in replica_sql)
+        assert not any("plan_cache_mode" in q["sql"] for q in primary.captured_queries)
+        assert not any(q["sql"].startswith("EXPLAIN") for q in primary.captured_queries)
+
+
+def test_an_estimated_total_is_asked_of_the_replica(support, number):
+    from core.pagination import count_rows, estimate_rows
+    from phone_numbers.models import PhoneNumber
+
+    primary, replica = capture_both()
+    with replicas.reads_from("replica1"), primary, replica:
+        queryset = PhoneNumber.objects.filter(label="Main")
+        assert count_rows(queryset) == (1, False)
+        if connections["default"].vendor == "postgresql":  # SQLite has no estimates
+            estimate_rows(queryset)
+    assert primary.captured_queries == []
+    assert replica.captured_queries
+
+
+def test_an_editor_reads_its_own_write_from_the_primary_and_others_still_use_the_replica(
+    client, number_admin, support, number
+):
+    client.force_login(number_admin)
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
+    saved = client.post(
+        reverse("numbers:save_label", args=[number.pk]),
+        {"label": "Sales", "version": number.version, "slot": "row"},
+        **HX,
+    )
+    assert saved.status_code == 200 and saved["X-Read-Database"] == "default"
+    after = client.get(INVENTORY, **HX)
+    assert after["X-Read-Database"] == "default" and "Sales" in after.content.decode()
+    client.force_login(support)
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
+
+
+def test_the_pin_expires(client, number_admin, number, settings):
+    settings.REPLICA_PIN_SECONDS = 1
+    client.force_login(number_admin)
+    client.post(
+        reverse("numbers:save_label", args=[number.pk]),
+        {"label": "Sales", "version": number.version, "slot": "row"},
+        **HX,
+    )
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "default"
+    from django.core.cache import cache
+
+    cache.delete(replicas.PIN_PREFIX + f"user:{number_admin.pk}")  # what expiry does
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
+
+
+def test_an_api_token_that_writes_reads_its_write_from_the_primary(api, other_api, number):
+    assert api.get("/v1/numbers/list")["X-Read-Database"] == "replica1"
+    updated = api.post("/v1/numbers/update?phone_number=%2B14155550123", {"label": "New"})
+    assert updated.status_code == 200
+    again = api.get("/v1/numbers", {"phone_number": "+14155550123"})
+    assert again["X-Read-Database"] == "default" and again.json()["label"] == "New"
+    # Another account's token is not pinned by this one's write.
+    assert other_api.get("/v1/numbers/list")["X-Read-Database"] == "replica1"
+
+
+def test_writes_and_their_reads_never_touch_the_replica(client, number_admin, number):
+    client.force_login(number_admin)
+    primary, replica = capture_both()
+    with primary, replica:
+        client.post(
+            reverse("numbers:save_label", args=[number.pk]),
+            {"label": "Sales", "version": number.version, "slot": "row"},
+            **HX,
+        )
+    assert replica.captured_queries == []
+    assert any("UPDATE" in q["sql"] for q in primary.captured_queries)
+
+
+@pytest.fixture
+def breakable_replica():
+    """Call it to make every later statement on replica1 fail as a server that went
+    away does (wrapped as Django wraps it: OperationalError, errors_occurred)."""
+    replica = connections["replica1"]
+    broken = []
+
+    def fail(execute, sql, params, many, context):
+        if broken:
+            with context["connection"].wrap_database_errors:
+                raise replica.Database.OperationalError("server closed the connection")
+        return execute(sql, params, many, context)
+
+    with replica.execute_wrapper(fail):
+        yield lambda: broken.append(True)
+
+
+def test_a_replica_that_is_down_is_skipped_and_the_primary_serves(
+    client, support, number, breakable_replica, caplog
+):
+    breakable_replica()
+    client.force_login(support)
+    with caplog.at_level(logging.WARNING, logger="switchboard.replicas"):
+        response = client.get(INVENTORY, **HX)
+    assert response.status_code == 200 and response["X-Read-Database"] == "default"
+    assert "+1 415-555-0123" in response.content.decode()
+    assert replicas.check("replica1").state == "down"
+    assert "replica replica1 is down" in caplog.text
+
+
+def test_a_read_that_fails_on_the_replica_mid_request_is_retried_on_the_primary(
+    client, support, number, breakable_replica
+):
+    client.force_login(support)
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"  # known healthy
+    breakable_replica()  # ... and it dies before the next request's first query
+    response = client.get(INVENTORY, **HX)
+    assert response.status_code == 200 and response["X-Read-Database"] == "default"
+    assert "+1 415-555-0123" in response.content.decode()
+    assert replicas.check("replica1").state == "down"
+
+
+def test_an_api_read_that_fails_on_the_replica_is_retried_on_the_primary(
+    api, number, breakable_replica
+):
+    assert api.get("/v1/numbers/list")["X-Read-Database"] == "replica1"
+    breakable_replica()
+    response = api.get("/v1/numbers/list")
+    assert response.status_code == 200 and response["X-Read-Database"] == "default"
+    assert response.json()["items"][0]["number"] == "+14155550123"
+
+
+def test_a_lagging_replica_is_skipped(client, support, number, settings):
+    settings.REPLICA_MAX_LAG_SECONDS = -1  # any lag, even 0, is too much
+    client.force_login(support)
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "default"
+    assert replicas.check("replica1").state == "lagging"
+
+
+def test_lag_is_zero_on_a_database_that_is_not_in_recovery(number):
+    # The replica here is no standby: nothing to replay, lag 0.
+    assert replicas.measure_lag("replica1") == 0.0
+
+
+def test_healthz_reports_every_database_and_stays_200_with_the_replica_down(
+    client, breakable_replica
+):
+    ok = client.get("/healthz").json()
+    assert ok["databases"] == {
+        "default": {"state": "ok"},
+        "replica1": {"state": "ok", "lag_seconds": 0.0},
+    }
+    breakable_replica()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["databases"]["replica1"]["state"] == "down"
+
+
+def test_the_streamed_csv_export_reads_from_the_replica(client, support, number):
+    client.force_login(support)
+    primary, replica = capture_both()
+    with primary, replica:
+        response = client.get("/numbers/export.csv")
+        body = b"".join(response.streaming_content).decode()
+    assert "+14155550123" in body
+    assert not any("numbers_phonenumber" in q["sql"] for q in primary.captured_queries)
+    if connections["default"].vendor != "postgresql":  # PostgreSQL streams with COPY
+        assert any("numbers_phonenumber" in q["sql"] for q in replica.captured_queries)
+
+
+def test_migrations_run_on_the_primary_only():
+    router = replicas.ReplicaRouter()
+    assert router.allow_migrate("default", "numbers") is True
+    assert router.allow_migrate("replica1", "numbers") is False
+
+
+def test_an_unreachable_cache_sends_every_read_to_the_primary_and_nothing_fails(
+    client, support, api, number, settings, caplog
+):
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    settings.RATELIMIT_REDIS_URL = "redis://127.0.0.1:1/0"  # what CACHE_URL implies
+    from django.core.cache import caches
+
+    client.force_login(support)
+    with caplog.at_level(logging.WARNING):
+        page = client.get(INVENTORY, **HX)
+        listed = api.get("/v1/numbers/list")
+    assert page.status_code == 200 and listed.status_code == 200
+    assert page["X-Read-Database"] == "default" and listed["X-Read-Database"] == "default"
+    assert not reachable(caches["default"])
+    assert "cache unreachable" in caplog.text
+    # The rate limit fails open: the request was allowed, and the log says so.
+    assert "rate limit store unreachable" in caplog.text
+
+
+def test_without_replicas_everything_reads_from_the_primary(client, support, number, settings):
+    settings.DATABASE_REPLICAS = []
+    client.force_login(support)
+    _, replica = capture_both()
+    with replica:
+        assert client.get(INVENTORY, **HX)["X-Read-Database"] == "default"
+    assert replica.captured_queries == []
+
+
+def test_resilient_cache_is_a_plain_cache_when_redis_answers():
+    import redis
+
+    try:
+        redis.Redis(port=6379, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    cache = ResilientRedisCache("redis://127.0.0.1:6379/13", {"KEY_PREFIX": "replica-tests"})
+    cache.set("k", {"a": 1}, 5)
+    assert cache.get("k") == {"a": 1} and reachable(cache)
+    cache.delete("k")
+
+
+def test_a_replica_connection_keeps_prepared_statements_and_the_web_timeouts(settings):
+    """Persistent connections (CONN_MAX_AGE), not a pool: each replica connection is
+    made like the primary's, with server-side binding (psycopg prepares a statement
+    run five times) and the ``web`` profile's timeouts set by core.dbtimeouts."""
+    replica = connections["replica1"]
+    if replica.vendor != "postgresql":
+        pytest.skip("prepared statements and timeouts are PostgreSQL's")
+    replica.close()
+    with replica.cursor() as cursor:
+        for _ in range(6):
+            cursor.execute("SELECT %s::int + 1", [1])
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        prepared = cursor.fetchone()[0]
+        cursor.execute("SHOW statement_timeout")
+        statement_timeout = cursor.fetchone()[0]
+        cursor.execute("SHOW lock_timeout")
+        lock_timeout = cursor.fetchone()[0]
+    web = settings.DATABASE_TIMEOUTS["web"]
+    assert prepared >= 1
+    assert statement_timeout == f"{web['statement_timeout'] // 1000}s"
+    assert lock_timeout == f"{web['lock_timeout'] // 1000}s"
+    assert (
+        replica.settings_dict["CONN_MAX_AGE"]
+        == connections["default"].settings_dict["CONN_MAX_AGE"]
+    )
