@@ -28,6 +28,7 @@ from jobs.services import (
     BULK_PLAN_DIR,
     job_actor,
     job_create,
+    job_enqueue,
     job_fail,
     job_progress,
     job_start,
@@ -86,7 +87,7 @@ def start_bulk_job(
         },
         reason=reason,
     )
-    apply_bulk_job.enqueue(job_id=str(job.pk))
+    job_enqueue(job, apply_bulk_job)
     return job
 
 

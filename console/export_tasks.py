@@ -28,7 +28,7 @@ from console.numbers import csv_lines, csv_rows
 from core.encoding import encode
 from jobs.models import Job, JobKind
 from jobs.output import JSON_BATCH_ROWS, write_csv, write_csv_lines, write_json_items
-from jobs.services import job_create, job_start, job_succeed, run_job
+from jobs.services import job_create, job_enqueue, job_start, job_succeed, run_job
 from phone_numbers import queries
 from phone_numbers.models import PhoneNumber
 from phone_numbers.present import documents, number_rows
@@ -60,7 +60,7 @@ def start_export(
         raise ValueError(f"{kind!r} is not an export")
     job = job_create(user=user, kind=kind, params=export_params(query, columns), reason=reason)
     task = export_numbers_json if kind == JobKind.EXPORT_JSON else export_numbers_csv
-    task.enqueue(job_id=str(job.pk))
+    job_enqueue(job, task)
     return job
 
 

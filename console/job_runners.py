@@ -17,31 +17,32 @@ from typing import Any
 from console import bulk_tasks, export_tasks
 from jobs import imports
 from jobs.models import Job, JobKind
+from jobs.services import job_enqueue
 
 Runner = Callable[[Job], None]
 
 
 def _export_csv(job: Job) -> None:
-    export_tasks.export_numbers_csv.enqueue(job_id=str(job.pk))
+    job_enqueue(job, export_tasks.export_numbers_csv)
 
 
 def _export_json(job: Job) -> None:
-    export_tasks.export_numbers_json.enqueue(job_id=str(job.pk))
+    job_enqueue(job, export_tasks.export_numbers_json)
 
 
 def _import_preview(job: Job) -> None:
-    imports.preview_import.enqueue(job_id=str(job.pk))
+    job_enqueue(job, imports.preview_import)
 
 
 def _import_apply(job: Job) -> None:
     # The same preview's plan: what the person read is still what is written.
-    imports.apply_import.enqueue(job_id=str(job.pk))
+    job_enqueue(job, imports.apply_import)
 
 
 def _bulk_edit(job: Job) -> None:
     # The same reviewed (id, version) targets: numbers the first run changed are
     # refused as changed since the review, so nothing is written twice.
-    bulk_tasks.apply_bulk_job.enqueue(job_id=str(job.pk))
+    job_enqueue(job, bulk_tasks.apply_bulk_job)
 
 
 RUNNERS: dict[str, Runner] = {

@@ -42,6 +42,7 @@ from jobs.models import Job, JobKind, JobState
 from jobs.services import (
     job_actor,
     job_create,
+    job_enqueue,
     job_error_text,
     job_fail,
     job_progress,
@@ -114,7 +115,7 @@ def start_preview(*, user: Any, upload: IO[bytes], fmt: str, filename: str, reas
         job_fail(job_id=job.pk, error=job_error_text(exc, **_AS_IMPORT))
         return job
     Job.objects.filter(pk=job.pk).update(params={**job.params, "upload": stored})
-    preview_import.enqueue(job_id=str(job.pk))
+    job_enqueue(job, preview_import)
     return job
 
 
@@ -155,7 +156,7 @@ def start_apply(*, user: Any, preview: Job, skip_refused: bool = False) -> Job:
             reason=preview.reason,
         )
     # After the block: a worker must find the job's row committed.
-    apply_import.enqueue(job_id=str(job.pk))
+    job_enqueue(job, apply_import)
     return job
 
 

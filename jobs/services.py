@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.files.storage import default_storage
@@ -86,6 +87,28 @@ def job_create(*, user: Any, kind: JobKind, params: dict[str, Any], reason: str 
     return Job.objects.create(
         kind=kind, created_by=user, params=params, reason=clean_reason(reason)
     )
+
+
+QUEUE_UNREACHABLE = (
+    "The job queue could not be reached, so this job never started. "
+    "Nothing was changed; retry it when the queue is back."
+)
+
+
+def job_enqueue(job: Job, task: Any) -> bool:
+    """Hand ``job`` to a worker through ``task`` (a django-tasks task taking ``job_id``).
+
+    The one place every job is queued. A queue that cannot be reached (RQ's Redis
+    away, the task table unwritable) fails the job at once with a reason the page
+    shows, instead of a 5xx with a queued job no worker will ever take. False then.
+    """
+    try:
+        task.enqueue(job_id=str(job.pk))
+    except (redis.RedisError, DatabaseError, OSError) as exc:
+        log.warning("job %s not queued: %s", job.pk, exc.__class__.__name__)
+        job_fail(job_id=job.pk, error=QUEUE_UNREACHABLE)
+        return False
+    return True
 
 
 def job_start(*, job_id: UUID | str, total: int | None) -> bool:
