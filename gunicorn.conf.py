@@ -12,5 +12,16 @@ flags (``--workers``, ``--bind``) still win over this file.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker that exits (recycled, killed on timeout) leaves its metric files in
+    PROMETHEUS_MULTIPROC_DIR: its counters still count in /metrics' sums (core.metrics),
+    its live gauges must not. Without the directory there is nothing to mark."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

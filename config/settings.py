@@ -88,6 +88,8 @@ if env.bool("SWITCHBOARD_DEVTOOLS", default=DEBUG):
     INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
+    # First: /metrics' request latency and status counts cover the whole stack.
+    "core.metrics.MetricsMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.RequestLogMiddleware",
     # Before anything reads the query string: a NUL or an oversize value is a 400.
@@ -261,7 +263,11 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Security. Every default is the production one; DEBUG relaxes only transport.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+# Load balancers probe, and Prometheus scrapes, over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+# /metrics (core.metrics) answers a scraper sending `Authorization: Bearer <this>`;
+# unset, /metrics is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)

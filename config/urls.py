@@ -12,6 +12,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from console.overview import overview_page
+from core import metrics as core_metrics
 from core import views as core_views
 
 handler400 = "core.views.bad_request"
@@ -34,6 +35,8 @@ urlpatterns = [
     # The benchmark's DRF peers, served like the API (devtools: development only).
     *([path("v1/_bench/", include("devtools.urls"))] if apps.is_installed("devtools") else []),
     path("healthz", core_views.healthz, name="healthz"),
+    # Prometheus (core.metrics): off (404) unless METRICS_TOKEN is set; then bearer-only.
+    path("metrics", core_metrics.metrics, name="metrics"),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("", overview_page, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

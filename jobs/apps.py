@@ -11,8 +11,11 @@ class JobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core import health
+        from core import health, metrics
+        from jobs.metrics import collect
         from jobs.queries import health_probe
 
         # /healthz reports the queue (core cannot import jobs: it asks what registered).
         health.register("jobs", health_probe)
+        # /metrics too, with the failures by kind (core.metrics, at scrape time).
+        metrics.register("jobs", collect)

@@ -67,7 +67,9 @@ REVERT = {"audit:revert"}
 VIEW_FORMS = {"numbers:view_save": (405, 200), "numbers:columns": (200, 303)}
 VIEW_CHANGES = {"numbers:view_edit": (200, 200), "numbers:view_delete": (405, 200)}
 OWN_ACCOUNT = {"account:detail": 200, "account:verify": 302, "account:setup": 200}
-PUBLIC = {"login": 200, "healthz": 200, "logout": 405, "favicon": 302}
+# /metrics is off (404) without METRICS_TOKEN, as here; with it, bearer-only
+# (tests/core/test_metrics.py).
+PUBLIC = {"login": 200, "healthz": 200, "logout": 405, "favicon": 302, "metrics": 404}
 # Background jobs (console.jobs): the list, any staff member; the matrix's job is a
 # number admin's finished export: its page for its owner and superusers (others 404),
 # its file for its owner only; cancel and retry (POST) answer with a redirect to the
