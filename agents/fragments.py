@@ -34,6 +34,7 @@ import orjson
 from django.db import DatabaseError, connections, models, router, transaction
 
 from core.encoding import encode
+from core.replicas import reads_from
 from vault.masking import RULE_VERSION
 
 from .models import (
@@ -218,8 +219,12 @@ def agents_json(rows: list[dict[str, Any]]) -> list[Any]:
 
 
 def _render_missing(agent_ids: set[Any], connection_ids: set[Any]) -> dict[Any, Any]:
-    agents = render_agents(sorted(agent_ids, key=str))
-    connections = render_connections(sorted(connection_ids, key=str))
+    # Rendered from the primary, even in a request reading from a replica: what is
+    # stored here is served to every reader until the agent changes again, and a
+    # lagging replica's older agent must never be stored under the current rule.
+    with reads_from(None):
+        agents = render_agents(sorted(agent_ids, key=str))
+        connections = render_connections(sorted(connection_ids, key=str))
     try:
         with transaction.atomic():
             # Replace a rendering of another rule; keep one a concurrent write stored.

@@ -324,8 +324,9 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
         "socket_timeout": 0.5,
         **CACHES["default"].get("OPTIONS", {}),
     }
-if DATABASE_REPLICAS and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-    # A pin in one process's memory would not follow the user to the next worker.
+if DATABASE_REPLICAS and CACHES["default"]["BACKEND"] != "core.cache.ResilientRedisCache":
+    # A pin in one process's memory (or one machine's files) would not follow the user
+    # to the next server; a database cache would be read from the replica itself.
     raise ImproperlyConfigured(
         "DATABASE_REPLICA_URLS needs a shared CACHE_URL (Redis) for read-your-writes pins."
     )

@@ -97,7 +97,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
                 )
             ]
 
-    return csv_response(rows(), "audit")
+    return csv_response(rows, "audit")
 
 
 def _number_of(entry: AuditEntry) -> PhoneNumber | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -38,11 +38,16 @@ def csv_chunks(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def csv_response(rows: Iterable[Iterable[Any]], name: str) -> StreamingHttpResponse:
-    """A streamed download ``<name>-<UTC timestamp>.csv`` (memory stays flat)."""
-    # The rows are read while the response streams, after the request's middleware
-    # has returned: from the database the request chose (a replica, as a rule).
-    chunks = streamed_in_request_database(csv_chunks(rows))
+def csv_response(
+    make_rows: Callable[[], Iterable[Iterable[Any]]], name: str
+) -> StreamingHttpResponse:
+    """A streamed download ``<name>-<UTC timestamp>.csv`` (memory stays flat).
+
+    ``make_rows()`` gives the rows; it is called while the response streams, after the
+    request's middleware has returned, under the database the request chose (a
+    replica, as a rule), and again on the primary if that replica fails first.
+    """
+    chunks = streamed_in_request_database(lambda: csv_chunks(make_rows()))
     response = StreamingHttpResponse(chunks, content_type="text/csv")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'

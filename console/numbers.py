@@ -348,4 +348,4 @@ def export_csv(request: HttpRequest) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     columns = form.value("cols") or column_choice(request.user)
-    return csv_response(csv_rows(queryset, columns), "numbers")
+    return csv_response(lambda: csv_rows(queryset, columns), "numbers")

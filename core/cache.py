@@ -40,6 +40,16 @@ def reachable(cache: BaseCache) -> bool:
     return time.monotonic() >= _down_until.get(cache.location, 0.0)
 
 
+def _note_outage(location: str, exc: Exception) -> None:
+    _down_until[location] = time.monotonic() + OUTAGE_BACKOFF_SECONDS
+    log.warning(
+        "cache unreachable (%s): cache misses and read pins off for %.0f s; "
+        "reads go to the primary database",
+        exc.__class__.__name__,
+        OUTAGE_BACKOFF_SECONDS,
+    )
+
+
 def _fail_soft(fallback: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -50,13 +60,7 @@ def _fail_soft(fallback: Any) -> Callable[[Callable[..., Any]], Callable[..., An
             try:
                 return method(self, *args, **kwargs)
             except redis.RedisError as exc:
-                _down_until[self.location] = time.monotonic() + OUTAGE_BACKOFF_SECONDS
-                log.warning(
-                    "cache unreachable (%s): cache misses and read pins off for %.0f s; "
-                    "reads go to the primary database",
-                    exc.__class__.__name__,
-                    OUTAGE_BACKOFF_SECONDS,
-                )
+                _note_outage(self.location, exc)
                 return result
 
         return wrapper
@@ -77,7 +81,7 @@ class ResilientRedisCache(RedisCache):
         self.location = server
 
     get = _fail_soft(_default)(RedisCache.get)
-    get_many = _fail_soft({})(RedisCache.get_many)
+    get_many = _fail_soft(lambda args, kwargs: {})(RedisCache.get_many)
     has_key = _fail_soft(False)(RedisCache.has_key)
     add = _fail_soft(False)(RedisCache.add)
     set = _fail_soft(None)(RedisCache.set)
@@ -86,3 +90,13 @@ class ResilientRedisCache(RedisCache):
     delete = _fail_soft(False)(RedisCache.delete)
     delete_many = _fail_soft(None)(RedisCache.delete_many)
     clear = _fail_soft(False)(RedisCache.clear)
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        """As Django's: ValueError when the key is missing, as it is while Redis is away."""
+        if not reachable(self):
+            raise ValueError(f"Key {key!r} not found (cache unreachable).")
+        try:
+            return super().incr(key, delta, version)
+        except redis.RedisError as exc:
+            _note_outage(self.location, exc)
+            raise ValueError(f"Key {key!r} not found (cache unreachable).") from None

@@ -36,7 +36,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -104,22 +104,37 @@ def fall_back_to_primary() -> None:
     _read_alias.set(None)
 
 
-def streamed_in_request_database(chunks: Iterator[T]) -> Iterator[T]:
-    """``chunks`` produced under the request's routing, though consumed after it.
+def streamed_in_request_database(make_chunks: Callable[[], Iterable[T]]) -> Iterator[T]:
+    """``make_chunks()`` produced under the request's routing, though consumed after it.
 
     A streamed response's iterator runs when the middleware has already returned;
-    each step re-enters the request's choice, and leaves it before yielding.
+    each step re-enters the request's choice, and leaves it before yielding. If
+    the replica fails before the first chunk left, the stream starts again on the
+    primary; after that the download can only end short (the replica is marked
+    down, and the error propagates: the client sees a broken transfer).
     """
     alias = _read_alias.get()  # now, in the request: the generator below runs later
 
     def produce() -> Iterator[T]:
-        iterator = iter(chunks)
+        nonlocal alias
+        iterator = iter(make_chunks())
+        started = False
         while True:
             with reads_from(alias):
                 try:
                     chunk = next(iterator)
                 except StopIteration:
                     return
+                except (OperationalError, InterfaceError) as exc:
+                    if alias is None:
+                        raise
+                    mark_down(alias, exc.__class__.__name__)
+                    if started:
+                        raise
+                    alias = None
+                    iterator = iter(make_chunks())
+                    continue
+            started = True
             yield chunk
 
     return produce()
@@ -165,17 +180,31 @@ class ReplicaState:
 
 _states: dict[str, ReplicaState] = {}
 _lock = threading.Lock()
+_checking: set[str] = set()
+# A replica found down is tried again after this long (a stalled host costs one
+# request a connect timeout per interval, not every request).
+DOWN_RETRY_SECONDS = 5.0
 
+# The WAL receiver's columns are visible to superusers and pg_read_all_stats /
+# pg_monitor only (others see its pid): grant the app's role pg_monitor. Without
+# them, "received = replayed" stands in for "the primary has nothing newer".
 LAG_SQL = """
 SELECT pg_is_in_recovery(),
-       COALESCE(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false),
-       EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'),
+       pg_last_wal_replay_lsn() >= GREATEST(pg_last_wal_receive_lsn(), r.latest_end_lsn),
+       r.pid IS NOT NULL AND COALESCE(r.status = 'streaming', true),
        EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
+FROM (SELECT 1) AS one
+LEFT JOIN (SELECT pid, status, latest_end_lsn FROM pg_stat_wal_receiver LIMIT 1) AS r ON true
 """
 
 
 def measure_lag(alias: str) -> float | None:
-    """The replica's lag in seconds (see the module's docstring); None if unknown."""
+    """The replica's lag in seconds (see the module's docstring); None if unknown.
+
+    Caught up (0): it has replayed all WAL it received and all the primary last
+    told its receiver it has (``latest_end_lsn``), and the receiver is connected.
+    Otherwise the age of the last transaction it replayed.
+    """
     connection = connections[alias]
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -183,28 +212,45 @@ def measure_lag(alias: str) -> float | None:
         return 0.0  # a test mirror of the primary
     with dbtimeouts.bounded(dbtimeouts.HEALTHZ, using=alias), connection.cursor() as cursor:
         cursor.execute(LAG_SQL)
-        in_recovery, replayed_all, streaming, age = cursor.fetchone()
-    if not in_recovery or (replayed_all and streaming):
+        in_recovery, replayed_all, connected, age = cursor.fetchone()
+    if not in_recovery or (replayed_all and connected):
         return 0.0
     return None if age is None else max(0.0, float(age))
 
 
+def _fresh(known: ReplicaState | None, now: float) -> bool:
+    if known is None:
+        return False
+    interval = DOWN_RETRY_SECONDS if known.state == "down" else settings.REPLICA_CHECK_SECONDS
+    return now - known.checked_at < interval
+
+
 def check(alias: str, *, force: bool = False) -> ReplicaState:
-    """``alias``'s state, measured at most every ``REPLICA_CHECK_SECONDS`` per process."""
-    now = time.monotonic()
+    """``alias``'s state, measured at most every ``REPLICA_CHECK_SECONDS`` per process
+    (every ``DOWN_RETRY_SECONDS`` once down), by one thread at a time."""
     known = _states.get(alias)
-    if known and not force and now - known.checked_at < settings.REPLICA_CHECK_SECONDS:
-        return known
+    if not force and _fresh(known, time.monotonic()):
+        return known  # type: ignore[return-value]
+    with _lock:
+        if alias in _checking and known is not None:
+            return known  # another thread is measuring: its last answer stands
+        _checking.add(alias)
     try:
-        lag = measure_lag(alias)
-    except DatabaseError as exc:
-        connections[alias].close_if_unusable_or_obsolete()
-        state = ReplicaState("down", None, now, exc.__class__.__name__)
-    else:
-        if lag is None or lag > settings.REPLICA_MAX_LAG_SECONDS:
-            state = ReplicaState("lagging", lag, now)
+        try:
+            lag = measure_lag(alias)
+        except DatabaseError as exc:
+            connections[alias].close_if_unusable_or_obsolete()
+            state = ReplicaState("down", None, time.monotonic(), exc.__class__.__name__)
         else:
-            state = ReplicaState("ok", lag, now)
+            # Stamped when the answer came: a slow probe must not look stale already.
+            measured = time.monotonic()
+            if lag is None or lag > settings.REPLICA_MAX_LAG_SECONDS:
+                state = ReplicaState("lagging", lag, measured)
+            else:
+                state = ReplicaState("ok", lag, measured)
+    finally:
+        with _lock:
+            _checking.discard(alias)
     with _lock:
         previous = _states.get(alias)
         _states[alias] = state
@@ -215,7 +261,7 @@ def check(alias: str, *, force: bool = False) -> ReplicaState:
 
 
 def mark_down(alias: str, reason: str) -> None:
-    """A read just failed on ``alias``: skip it until the next check."""
+    """A read just failed on ``alias``: skip it until it answers a check again."""
     with _lock:
         _states[alias] = ReplicaState("down", None, time.monotonic(), reason)
     log.warning("replica %s failed mid-request (%s): reads fall back to the primary", alias, reason)
@@ -229,49 +275,111 @@ def forget_states() -> None:
         _states.clear()
 
 
+def fit_to_serve(state: ReplicaState, now: float) -> bool:
+    """Ok, and no staler now than a pin lasts.
+
+    A replica ``lag`` seconds behind when measured is at most ``lag + elapsed``
+    behind now. Kept within ``REPLICA_PIN_SECONDS``, every write older than its
+    pin is on the replica: the writer, unpinned, still sees it.
+    """
+    if state.state != "ok" or state.lag_seconds is None:
+        return False
+    bound = min(settings.REPLICA_MAX_LAG_SECONDS, settings.REPLICA_PIN_SECONDS)
+    return state.lag_seconds + (now - state.checked_at) <= bound
+
+
 def choose_replica() -> str | None:
     """A replica fit to serve reads now, or None (then the primary serves)."""
-    healthy = [alias for alias in settings.DATABASE_REPLICAS if check(alias).state == "ok"]
+    healthy = [
+        alias
+        for alias in settings.DATABASE_REPLICAS
+        if fit_to_serve(check(alias), time.monotonic())
+    ]
     return random.choice(healthy) if healthy else None
 
 
 def database_states() -> dict[str, dict[str, Any]]:
-    """Every database's state for /healthz and the metrics: the primary's as given by
-    its caller's own probe, each replica's freshly measured."""
-    return {alias: check(alias, force=True).as_dict() for alias in settings.DATABASE_REPLICAS}
+    """Each replica's state for /healthz and the metrics, as this process last measured
+    it (at most ``REPLICA_CHECK_SECONDS`` old): a probe answers within its own budget
+    instead of waiting on every replica in turn."""
+    return {alias: check(alias).as_dict() for alias in settings.DATABASE_REPLICAS}
 
 
 # --- Read-your-writes pins --------------------------------------------------------
+#
+# A pin is a key in the shared cache, per API token (under a hash of the token) or
+# per signed-in user, so it follows them to every app server. A user's pin is also
+# a time in its session (in the primary database), which outlives a Redis outage.
+# A pin written while the cache was unreachable is lost; the process that lost it
+# then marks every pin untrusted for a pin's length as soon as the cache answers
+# again, so nobody reads a replica that may not hold their write.
+
+SESSION_PIN = "_replica_pin_until"
+PINS_UNTRUSTED = PIN_PREFIX + "untrusted"
+_pins_lost = False
 
 
-def principal(request: Any) -> str | None:
-    """Who a pin is for: the API token (by a hash, never the token) or the signed-in user."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, token = header.partition(" ")
+def pin_key(request: Any) -> str | None:
+    """The cache key of the request's pin: its bearer token's (a hash, never the
+    token) or its signed-in user's; None for an anonymous request."""
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
+        return PIN_PREFIX + "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+    if _signed_in(request):
+        return PIN_PREFIX + f"user:{request.user.pk}"
     return None
 
 
-def pin(who: str) -> None:
-    """Send ``who``'s reads to the primary for ``REPLICA_PIN_SECONDS``, on every server."""
-    caches["default"].set(PIN_PREFIX + who, 1, settings.REPLICA_PIN_SECONDS)
+def _signed_in(request: Any) -> bool:
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated and hasattr(request, "session")
 
 
-def is_pinned(who: str | None) -> bool:
-    """True when ``who`` wrote recently, or when that cannot be known (cache down)."""
-    if who is None:
+def pin(request: Any) -> None:
+    """Send this request's token's or user's reads to the primary for
+    ``REPLICA_PIN_SECONDS``, on every app server."""
+    global _pins_lost
+    key = pin_key(request)
+    if key is None:
+        return
+    store = caches["default"]
+    store.set(key, 1, settings.REPLICA_PIN_SECONDS)
+    if not reachable(store):
+        _pins_lost = True
+    if _signed_in(request) and not key.startswith(PIN_PREFIX + "token:"):
+        request.session[SESSION_PIN] = time.time() + settings.REPLICA_PIN_SECONDS
+
+
+def pin_user(user_id: Any) -> None:
+    """Pin a user from outside its requests (a background job that wrote for it)."""
+    if user_id is None or not settings.DATABASE_REPLICAS:
+        return
+    global _pins_lost
+    store = caches["default"]
+    store.set(PIN_PREFIX + f"user:{user_id}", 1, settings.REPLICA_PIN_SECONDS)
+    if not reachable(store):
+        _pins_lost = True
+
+
+def is_pinned(request: Any) -> bool:
+    """True when this request's token or user wrote recently, or when that cannot be
+    known (the cache unreachable: no pin can be trusted then)."""
+    global _pins_lost
+    key = pin_key(request)
+    if key is None:
         return False
+    if key.startswith(PIN_PREFIX + "user:") and request.session.get(SESSION_PIN, 0) > time.time():
+        return True
     store = caches["default"]
     try:
-        pinned = store.get(PIN_PREFIX + who) is not None
+        if _pins_lost and reachable(store):
+            store.set(PINS_UNTRUSTED, 1, settings.REPLICA_PIN_SECONDS)
+            _pins_lost = not reachable(store)
+        found = store.get_many([key, PINS_UNTRUSTED])
     except Exception:  # a cache backend that raises: the pin cannot be trusted
         log.warning("read pin unknown (cache error): reading from the primary")
         return True
-    return pinned or not reachable(store)
+    return bool(found) or not reachable(store)
 
 
 # --- The middleware ----------------------------------------------------------------
@@ -294,32 +402,35 @@ class ReplicaRoutingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         alias = None
         reads_only = request.method in SAFE_METHODS
-        who = None
-        if settings.DATABASE_REPLICAS and request.path_info.rstrip("/") not in UNROUTED_PATHS:
-            who = principal(request)
-            if reads_only and not is_pinned(who):
-                alias = choose_replica()
+        routed = bool(settings.DATABASE_REPLICAS) and (
+            request.path_info.rstrip("/") not in UNROUTED_PATHS
+        )
+        if routed and reads_only and not is_pinned(request):
+            alias = choose_replica()
         with reads_from(alias):
             response = self.get_response(request)
             if settings.DB_ROUTING_HEADER:
                 response["X-Read-Database"] = read_alias()
-        if not reads_only and who is not None:
+        if routed and not reads_only:
             # Pinned whatever the outcome: after a 409 the writer reloads and must
             # see the version that beat it, not an older one from a lagging replica.
-            pin(who)
+            pin(request)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
-        """A replica failed under the view: mark it down and run the view again on the
-        primary (a read-only request: running it twice changes nothing)."""
+        """A database failed under a replica-routed view: run the view again on the
+        primary (a read-only request: running it twice changes nothing).
+
+        Whichever database failed: if it was the primary, the second run fails too
+        and answers 503 as before. The replica is marked down either way until it
+        answers a check (a primary failure costs the replica one check interval).
+        """
         alias = _read_alias.get()
         if alias is None or not isinstance(exception, OperationalError | InterfaceError):
             return None
-        if not connections[alias].errors_occurred:
-            return None  # the primary failed: nothing to fall back to
-        mark_down(alias, exception.__class__.__name__)
-        fall_back_to_primary()
         match = request.resolver_match
         if match is None:
             return None
+        mark_down(alias, exception.__class__.__name__)
+        fall_back_to_primary()
         return match.func(request, *match.args, **match.kwargs)

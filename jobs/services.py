@@ -36,6 +36,7 @@ from django.utils import timezone
 from audit.reasons import clean_reason
 from audit.services import Actor
 from core.dbtimeouts import long_running
+from core.replicas import pin_user
 from jobs.models import Job, JobKind, JobState
 
 log = logging.getLogger(__name__)
@@ -439,6 +440,10 @@ def run_job(
     except Exception as exc:
         log.exception("%s job %s failed", what, job_id)
         job_fail(job_id=job.pk, error=job_error_text(exc, what=what, file_problem=file_problem))
+    finally:
+        # The job's writes are its starter's own edits: read them from the primary
+        # for a pin's length, on every app server (core.replicas).
+        pin_user(job.created_by_id)
 
 
 def job_error_text(exc: Exception, *, what: str, file_problem: str = "written") -> str:

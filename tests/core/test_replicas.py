@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import pytest
 from django.db import connections
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "repl
 INVENTORY = "/numbers/"
 HX = {"HTTP_HX_REQUEST": "true"}
 # The tables a replica-routed page may still read on the primary: who is asking.
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 PRIMARY_TABLES = re.compile(
     r'"?(django_session|users_user\w*|users_apitoken|auth_\w+|django_content_type|'
     r"otp_\w+|axes_\w+)\"?"
@@ -113,6 +115,7 @@ def test_an_editor_reads_its_own_write_from_the_primary_and_others_still_use_the
 
 def test_the_pin_expires(client, number_admin, number, settings):
     settings.REPLICA_PIN_SECONDS = 1
+    settings.REPLICA_CHECK_SECONDS = 0  # measure the replica afresh on each read
     client.force_login(number_admin)
     client.post(
         reverse("numbers:save_label", args=[number.pk]),
@@ -120,10 +123,21 @@ def test_the_pin_expires(client, number_admin, number, settings):
         **HX,
     )
     assert client.get(INVENTORY, **HX)["X-Read-Database"] == "default"
-    from django.core.cache import cache
+    deadline = time.monotonic() + 5
+    while client.get(INVENTORY, **HX)["X-Read-Database"] != "replica1":
+        assert time.monotonic() < deadline, "still pinned 5 s after a 1 s pin"
+        time.sleep(0.2)
 
-    cache.delete(replicas.PIN_PREFIX + f"user:{number_admin.pk}")  # what expiry does
-    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
+
+def test_a_replica_is_used_only_while_it_cannot_be_staler_than_a_pin(settings):
+    """Lag measured 2 s ago, plus those 2 s: that is how far behind it may be now."""
+    settings.REPLICA_PIN_SECONDS = 10
+    settings.REPLICA_MAX_LAG_SECONDS = 30
+    now = time.monotonic()
+    assert replicas.fit_to_serve(replicas.ReplicaState("ok", 7.0, now - 2.0), now)
+    assert not replicas.fit_to_serve(replicas.ReplicaState("ok", 9.0, now - 2.0), now)
+    assert not replicas.fit_to_serve(replicas.ReplicaState("lagging", 0.0, now), now)
+    assert not replicas.fit_to_serve(replicas.ReplicaState("ok", None, now), now)
 
 
 def test_an_api_token_that_writes_reads_its_write_from_the_primary(api, other_api, number):
@@ -151,19 +165,21 @@ def test_writes_and_their_reads_never_touch_the_replica(client, number_admin, nu
 
 @pytest.fixture
 def breakable_replica():
-    """Call it to make every later statement on replica1 fail as a server that went
-    away does (wrapped as Django wraps it: OperationalError, errors_occurred)."""
+    """Call it to make replica1 fail as a server that went away does (wrapped as Django
+    wraps it: OperationalError), from its ``after``-th next statement on."""
     replica = connections["replica1"]
-    broken = []
+    armed: dict[str, int] = {}
 
     def fail(execute, sql, params, many, context):
-        if broken:
-            with context["connection"].wrap_database_errors:
-                raise replica.Database.OperationalError("server closed the connection")
+        if armed:
+            armed["seen"] += 1
+            if armed["seen"] > armed["after"]:
+                with context["connection"].wrap_database_errors:
+                    raise replica.Database.OperationalError("server closed the connection")
         return execute(sql, params, many, context)
 
     with replica.execute_wrapper(fail):
-        yield lambda: broken.append(True)
+        yield lambda after=0: armed.update(seen=0, after=after)
 
 
 def test_a_replica_that_is_down_is_skipped_and_the_primary_serves(
@@ -191,6 +207,32 @@ def test_a_read_that_fails_on_the_replica_mid_request_is_retried_on_the_primary(
     assert replicas.check("replica1").state == "down"
 
 
+def test_a_replica_that_fails_in_the_middle_of_a_page_leaves_the_primary_to_finish_it(
+    client, support, number, breakable_replica
+):
+    """The page's first statements ran on the replica (inside the transaction of its
+    planner setting, on PostgreSQL); then the replica went away."""
+    client.force_login(support)
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
+    breakable_replica(after=1)
+    response = client.get(INVENTORY, **HX)
+    assert response.status_code == 200 and response["X-Read-Database"] == "default"
+    assert "+1 415-555-0123" in response.content.decode()
+
+
+def test_a_streamed_export_whose_replica_fails_before_its_first_bytes_restarts_on_the_primary(
+    client, support, number, breakable_replica
+):
+    client.force_login(support)
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
+    response = client.get("/numbers/export.csv")
+    assert response.status_code == 200
+    breakable_replica()  # between the view and the first rows it streams
+    body = b"".join(response.streaming_content).decode()
+    assert body.count("\n") == 2 and "+14155550123" in body  # the header and the row
+    assert replicas.check("replica1").state == "down"
+
+
 def test_an_api_read_that_fails_on_the_replica_is_retried_on_the_primary(
     api, number, breakable_replica
 ):
@@ -214,8 +256,9 @@ def test_lag_is_zero_on_a_database_that_is_not_in_recovery(number):
 
 
 def test_healthz_reports_every_database_and_stays_200_with_the_replica_down(
-    client, breakable_replica
+    client, breakable_replica, settings
 ):
+    settings.REPLICA_CHECK_SECONDS = 0  # /healthz reports what the process last measured
     ok = client.get("/healthz").json()
     assert ok["databases"] == {
         "default": {"state": "ok"},
@@ -318,3 +361,70 @@ def test_a_replica_connection_keeps_prepared_statements_and_the_web_timeouts(set
         replica.settings_dict["CONN_MAX_AGE"]
         == connections["default"].settings_dict["CONN_MAX_AGE"]
     )
+
+
+def unreachable_cache(settings) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+
+
+def real_redis_cache(settings) -> None:
+    import redis
+
+    try:
+        redis.Redis(port=6379, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/13",
+            "KEY_PREFIX": f"replica-tests-{time.monotonic_ns()}",
+        },
+    }
+
+
+def test_a_users_pin_outlives_a_cache_outage_in_its_session(client, number_admin, number, settings):
+    unreachable_cache(settings)
+    client.force_login(number_admin)
+    saved = client.post(
+        reverse("numbers:save_label", args=[number.pk]),
+        {"label": "Sales", "version": number.version, "slot": "row"},
+        **HX,
+    )
+    assert saved.status_code == 200
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": LOCMEM}}  # the cache is back
+    after = client.get(INVENTORY, **HX)
+    assert after["X-Read-Database"] == "default" and "Sales" in after.content.decode()
+
+
+def test_a_token_pin_lost_in_a_cache_outage_makes_every_pin_untrusted_once_it_is_back(
+    api, other_api, number, settings
+):
+    unreachable_cache(settings)
+    assert (
+        api.post("/v1/numbers/update?phone_number=%2B14155550123", {"label": "New"}).status_code
+        == 200
+    )
+    real_redis_cache(settings)  # back, without the pin written while it was away
+    assert api.get("/v1/numbers/list")["X-Read-Database"] == "default"
+    assert other_api.get("/v1/numbers/list")["X-Read-Database"] == "default"
+    from django.core.cache import caches
+
+    caches["default"].delete(replicas.PINS_UNTRUSTED)  # what its expiry does
+    assert other_api.get("/v1/numbers/list")["X-Read-Database"] == "replica1"
+
+
+def test_a_background_job_pins_the_user_it_wrote_for(client, number_admin, number):
+    from django.core.cache import caches
+
+    client.force_login(number_admin)
+    assert client.post("/numbers/export-job", {"query": ""}).status_code == 302
+    assert caches["default"].get(replicas.PIN_PREFIX + f"user:{number_admin.pk}") == 1
