@@ -109,5 +109,34 @@ bench-compare:
 	@test -n "$(OLD)" || { echo "usage: make bench-compare OLD=<commit> [NEW=HEAD] [BENCH_COMPARE_ARGS=...]"; exit 2; }
 	scripts/bench_compare.sh $(BENCH_COMPARE_ARGS) $(OLD) $(or $(NEW),HEAD)
 
+# Several servers on one machine (issue 20; scripts/cluster.py): a PostgreSQL primary
+# and a streaming standby, Redis, two gunicorn app servers, an RQ worker and HAProxy,
+# all on loopback in CLUSTER_DIR (default run/cluster). Ports: CLUSTER_*_PORT.
+CLUSTER_DIR ?= run/cluster
+.PHONY: cluster cluster-down test-cluster cluster-bench
+
+cluster: $(STAMP)
+	env CLUSTER_DIR=$(CLUSTER_DIR) $(BIN)/python scripts/cluster.py up
+
+cluster-down:
+	env CLUSTER_DIR=$(CLUSTER_DIR) $(BIN)/python scripts/cluster.py down
+
+# The tests marked `cluster` against a cluster of their own (its own directory, free
+# ports, rate limit 20/min, stalled jobs seen after 10 s), always taken down after;
+# the exit status is pytest's. A `make cluster` left running is not touched.
+TEST_CLUSTER := env CLUSTER_DIR=run/test-cluster $(BIN)/python scripts/cluster.py
+test-cluster: $(STAMP)
+	@$(TEST_CLUSTER) down >/dev/null
+	API_RATE_LIMIT=20/min JOBS_HEARTBEAT_TIMEOUT=10 $(TEST_CLUSTER) up --free-ports \
+	    || { $(TEST_CLUSTER) down; exit 1; }
+	SWITCHBOARD_CLUSTER=$(CURDIR)/run/test-cluster/cluster.json \
+	    $(BIN)/python -m pytest -p no:cacheprovider -m cluster tests/cluster $(PYTEST_ARGS); \
+	    status=$$?; $(TEST_CLUSTER) down; exit $$status
+
+# wrk through the balancer with the standby on, then off (not CI): scripts/cluster_bench.py.
+cluster-bench: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+	$(BIN)/python scripts/cluster_bench.py $(CLUSTER_BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

@@ -133,7 +133,7 @@ def worker_command(backend: str, *, name: str) -> list[str]:
     raise ValueError(f"no worker for the {backend!r} task backend")
 
 
-def _descendants(pid: int) -> list[int]:
+def descendant_pids(pid: int) -> list[int]:
     """Every process below ``pid`` (Linux /proc), children before grandchildren.
     RQ's work horse calls setpgrp(): killing the worker's process group misses it."""
     found: list[int] = []
@@ -199,7 +199,7 @@ class Worker:
         """SIGKILL the worker and every process under it (and the paused work's
         process, wherever it is), then wait until they are gone: nothing runs a
         ``finally``, an ``atexit`` or a rollback of its own."""
-        pids = [self.pid, *_descendants(self.pid)]
+        pids = [self.pid, *descendant_pids(self.pid)]
         if self.paused_path.exists():
             pids.append(int(self.paused_path.read_text()))
         for pid in dict.fromkeys(pids):
@@ -211,11 +211,11 @@ class Worker:
         self.process.wait(timeout=30)
         deadline = time.monotonic() + 30
         for pid in self.killed:
-            while _alive(pid) and time.monotonic() < deadline:
+            while process_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether ``pid`` still runs (a zombie awaiting its reaping does not)."""
     try:
         status = Path(f"/proc/{pid}/stat").read_text()
@@ -261,7 +261,7 @@ def run_worker(backend: str, *, pause_after_progress: int | None = None) -> Iter
         try:
             yield worker
         finally:
-            if process.poll() is None or _descendants(process.pid):
+            if process.poll() is None or descendant_pids(process.pid):
                 worker.kill()
 
 
