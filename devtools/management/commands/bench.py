@@ -37,7 +37,7 @@ from django.test import Client, override_settings
 from agents.models import Agent
 from core.ordering import sort_keys
 from core.pagination import cursor_token, page_of
-from devtools import bench_imports, export_bench
+from devtools import bench_imports, cache_bench, export_bench
 from phone_numbers import queries
 from phone_numbers.health import HEALTH_FINDINGS
 from phone_numbers.models import PhoneNumber
@@ -166,7 +166,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", default="docs/benchmarks.md")
         parser.add_argument(
             "--only",
-            choices=["exports", "imports"],
+            choices=["exports", "imports", "cache"],
             help="Run one section alone and replace only its part of --output "
             "(make bench BENCH_ARGS=--only=exports).",
         )
@@ -180,6 +180,11 @@ class Command(BaseCommand):
         parser.add_argument("--export-case", choices=list(export_bench.CASES), help=SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["only"] == "cache":  # Redis only: no database, no seeding
+            lines = cache_bench.report_lines(cache_bench.measure())
+            cache_bench.write_report(options["output"], lines)
+            self.stdout.write("\n".join(lines))
+            return
         if connection.vendor != "postgresql":
             raise CommandError("make bench needs PostgreSQL: set DATABASE_URL.")
         if options["export_case"]:
