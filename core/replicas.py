@@ -405,13 +405,16 @@ class ReplicaRoutingMiddleware:
         routed = bool(settings.DATABASE_REPLICAS) and (
             request.path_info.rstrip("/") not in UNROUTED_PATHS
         )
+        writer = None
         if routed and reads_only and not is_pinned(request):
             alias = choose_replica()
+        elif routed and not reads_only:
+            writer = pin_key(request)  # who asked; signing in or out is no data write
         with reads_from(alias):
             response = self.get_response(request)
             if settings.DB_ROUTING_HEADER:
                 response["X-Read-Database"] = read_alias()
-        if routed and not reads_only:
+        if writer is not None and pin_key(request) == writer:
             # Pinned whatever the outcome: after a 409 the writer reloads and must
             # see the version that beat it, not an older one from a lagging replica.
             pin(request)

@@ -55,6 +55,11 @@ STATE_FILE = "cluster.json"
 MARKER = ".switchboard-cluster"
 DATABASE = "switchboard"
 PG_USER = "postgres"
+# The app servers, the worker and migrate connect as a role of their own, as in
+# production: it owns the database (so it may create pg_trgm, a trusted extension)
+# and holds pg_monitor (core.replicas reads the standby's WAL receiver). The tests'
+# own checks, which pause replay, connect as postgres (the state's "urls").
+APP_ROLE = "switchboard"
 # Each part must answer within this many seconds of being started.
 START_SECONDS = float(os.environ.get("CLUSTER_START_SECONDS", "90"))
 
@@ -431,8 +436,8 @@ def _common_env(directory: Path, ports: dict[str, int]) -> dict[str, str]:
         "CSRF_COOKIE_SECURE": "false",
         "SECURE_HSTS_SECONDS": "0",
         "STAFF_TOTP_REQUIRED": "false",
-        "DATABASE_URL": f"postgres://{PG_USER}@127.0.0.1:{ports['primary']}/{DATABASE}",
-        "DATABASE_REPLICA_URLS": f"postgres://{PG_USER}@127.0.0.1:{ports['replica']}/{DATABASE}",
+        "DATABASE_URL": f"postgres://{APP_ROLE}@127.0.0.1:{ports['primary']}/{DATABASE}",
+        "DATABASE_REPLICA_URLS": f"postgres://{APP_ROLE}@127.0.0.1:{ports['replica']}/{DATABASE}",
         "CACHE_URL": f"{redis}/0",
         "TASKS_BACKEND": "rq",
         "TASKS_REDIS_URL": f"{redis}/1",
@@ -549,8 +554,13 @@ def _create_primary(state: dict[str, Any]) -> None:
     _chown_postgres(data / "pg_hba.conf")
     _pg_start(state, "primary")
     port = state["ports"]["primary"]
-    if _psql(port, f"CREATE DATABASE {DATABASE}") is None:
-        raise ClusterError(f"CREATE DATABASE {DATABASE} on the primary (port {port}) failed")
+    for statement in (
+        f"CREATE ROLE {APP_ROLE} LOGIN",
+        f"GRANT pg_monitor TO {APP_ROLE}",
+        f"CREATE DATABASE {DATABASE} OWNER {APP_ROLE}",
+    ):
+        if _psql(port, statement) is None:
+            raise ClusterError(f"{statement} on the primary (port {port}) failed")
 
 
 def _create_replica(state: dict[str, Any]) -> None:

@@ -34,7 +34,20 @@ VERSION_INPUT = re.compile(r'name="version" value="(\d+)"')
 
 @contextmanager
 def replay_paused(cluster: Cluster) -> Iterator[None]:
-    """The standby receives WAL but applies none of it until the block ends."""
+    """The standby receives WAL but applies none of it until the block ends.
+
+    Just before, a commit on the primary that the standby replays: while paused, the
+    standby's lag is the age of the last transaction it replayed (core.replicas),
+    and a quiet minute before the pause would make it look a minute behind at once.
+    """
+    cluster.sql("primary", "SELECT txid_current()")  # a commit record, replayed below
+    target = cluster.sql("primary", "SELECT pg_current_wal_lsn()::text")[0][0]
+    wait_for(
+        "the standby replayed the primary's last commit",
+        lambda: cluster.sql("replica", "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,))[
+            0
+        ][0],
+    )
     cluster.sql("replica", "SELECT pg_wal_replay_pause()")
     try:
         wait_for(

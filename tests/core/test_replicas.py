@@ -428,3 +428,9 @@ def test_a_background_job_pins_the_user_it_wrote_for(client, number_admin, numbe
     client.force_login(number_admin)
     assert client.post("/numbers/export-job", {"query": ""}).status_code == 302
     assert caches["default"].get(replicas.PIN_PREFIX + f"user:{number_admin.pk}") == 1
+
+
+def test_signing_in_is_not_a_write_that_pins(client, support, number):
+    signed_in = client.post("/login/", {"username": support.email, "password": "pw-staff-123456"})
+    assert signed_in.status_code == 302
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
