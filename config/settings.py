@@ -224,6 +224,12 @@ for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), st
     }
     # Under test a replica is the primary's test database (nothing to create).
     _replica["TEST"] = {"MIRROR": "default"}
+    # libpq's minimum: a frozen standby costs a request 2 s, then is skipped a while.
+    _replica["OPTIONS"]["connect_timeout"] = min(_replica["OPTIONS"].get("connect_timeout", 2), 2)
+    # Django's health check (a SELECT 1 before a request's first query) runs outside
+    # the watchdog (core.replicas) and would wait forever on a frozen standby; a dead
+    # replica connection fails the first query instead, and the view runs again.
+    _replica["CONN_HEALTH_CHECKS"] = False
     DATABASES[f"replica{_number}"] = _replica
     DATABASE_REPLICAS.append(f"replica{_number}")
 if DATABASE_REPLICAS and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
@@ -232,6 +238,13 @@ DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
 REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
 REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=10.0)
 REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=2.0)
+# A replica statement still running after this long is cut off by the client (the
+# replica stopped answering): past the web statement timeout, which a live replica
+# enforces itself, and well inside gunicorn's worker timeout.
+_WEB_STATEMENT_MS = DATABASE_TIMEOUTS["web"]["statement_timeout"]
+REPLICA_STALL_SECONDS = env.float(
+    "REPLICA_STALL_SECONDS", default=_WEB_STATEMENT_MS / 1000 + 1 if _WEB_STATEMENT_MS else 25.0
+)
 # X-Read-Database: the alias a response's routed reads used (the cluster's tests, and
 # operators tracing a stale read). Off by default: it names internal topology.
 DB_ROUTING_HEADER = env.bool("DB_ROUTING_HEADER", default=False)

@@ -12,7 +12,11 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from core import dbtimeouts
+        from core import dbtimeouts, replicas
 
         # Statement and lock timeouts on every new connection (issue 13).
         connection_created.connect(dbtimeouts.on_connection_created, dispatch_uid="core.dbtimeouts")
+        # A replica's statements end when it stops answering (issue 20).
+        connection_created.connect(
+            replicas.guard_replica_connection, dispatch_uid="core.replicas.watchdog"
+        )

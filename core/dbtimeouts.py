@@ -12,9 +12,10 @@ a bound, and the error it ends in is an ``OperationalError`` that
   migration, an import or a key rotation runs for minutes and may wait for a
   lock a deploy holds) and ``healthz`` (the probe's own, shorter bound);
 - a dead network path under an open connection: TCP keepalives (settings);
-- a server that stops answering on a connection already open: nothing on the
-  client side can interrupt psycopg's wait, so gunicorn's ``timeout``
-  (``gunicorn.conf.py``) kills the worker and starts a fresh one.
+- a server that stops answering on a connection already open: on the primary,
+  gunicorn's ``timeout`` (``gunicorn.conf.py``) kills the worker and starts a
+  fresh one; on a replica, ``core.replicas``' watchdog closes the connection
+  after ``REPLICA_STALL_SECONDS`` and the read runs again on the primary.
 
 How: a ``connection_created`` receiver gives each new connection its
 profile's values with one ``SELECT set_config(...)``. Not the ``options``

@@ -33,13 +33,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -161,6 +163,87 @@ class ReplicaRouter:
         return db == PRIMARY  # a standby replays the primary's migrations
 
 
+# --- A replica that stops answering -------------------------------------------------
+#
+# A standby that accepts connections and then answers nothing (a frozen host, a
+# stopped process) cannot enforce its own statement_timeout, and the kernel still
+# acknowledges TCP, so keepalives never fire: a read would wait until gunicorn
+# killed the worker, and with every worker waiting the balancer would find no app
+# server answering while the primary is fine. On replica connections a watchdog
+# thread (one per process) shuts the socket of a statement still running after
+# ``REPLICA_STALL_SECONDS`` (a little past the web statement timeout, which a
+# healthy replica enforces first); psycopg then raises OperationalError, the
+# replica is marked down and the view runs again on the primary. Connecting is
+# bounded by ``connect_timeout``. Rows fetched later from a server-side cursor
+# (``.iterator()``) are not covered: a streamed export on a replica that freezes
+# mid-stream waits for gunicorn's timeout.
+
+_stall_seconds: ContextVar[float | None] = ContextVar("replica_stall_seconds", default=None)
+
+
+class _Watchdog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deadlines: dict[int, tuple[float, int]] = {}
+        self._pid = 0
+
+    def _ensure_thread(self) -> None:
+        if self._pid != os.getpid():  # first use in this (forked) worker process
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="replica-watchdog", daemon=True).start()
+
+    @contextmanager
+    def guard(self, fd: int, seconds: float) -> Iterator[None]:
+        key = threading.get_ident()
+        with self._lock:
+            self._ensure_thread()
+            self._deadlines[key] = (time.monotonic() + seconds, fd)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._deadlines.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.2)
+            now = time.monotonic()
+            # Under the lock: the statement's thread cannot leave guard() (and its
+            # connection cannot close, freeing the descriptor for another) meanwhile.
+            with self._lock:
+                expired = [(k, fd) for k, (due, fd) in self._deadlines.items() if due <= now]
+                for key, fd in expired:
+                    self._deadlines.pop(key, None)
+                    log.warning("replica statement past its deadline: closing its connection")
+                    # shutdown() acts on the socket itself, not this duplicate of its
+                    # descriptor: psycopg's wait on it ends at once.
+                    with suppress(OSError), socket.socket(fileno=os.dup(fd)) as stalled:
+                        stalled.shutdown(socket.SHUT_RDWR)
+
+
+_watchdog = _Watchdog()
+
+
+def _guarded_execute(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+    raw = context["connection"].connection
+    fileno = getattr(raw, "fileno", None)
+    if fileno is None:
+        return execute(sql, params, many, context)
+    seconds = _stall_seconds.get() or settings.REPLICA_STALL_SECONDS
+    with _watchdog.guard(fileno(), seconds):
+        return execute(sql, params, many, context)
+
+
+def guard_replica_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created`` receiver (core.apps): a replica's statements get the watchdog."""
+    if (
+        connection.alias in settings.DATABASE_REPLICAS
+        and connection.vendor == "postgresql"
+        and _guarded_execute not in connection.execute_wrappers
+    ):
+        connection.execute_wrappers.append(_guarded_execute)
+
+
 # --- Replica state, per process -------------------------------------------------
 
 
@@ -170,6 +253,12 @@ class ReplicaState:
     lag_seconds: float | None
     checked_at: float  # time.monotonic()
     detail: str = ""
+    failures: int = 0  # checks in a row that found it down
+
+    def down_after(self, previous: ReplicaState | None) -> ReplicaState:
+        """This "down" state, counting the downs before it."""
+        before = previous.failures if previous and previous.state == "down" else 0
+        return replace(self, failures=before + 1)
 
     def as_dict(self) -> dict[str, Any]:
         answer: dict[str, Any] = {"state": self.state, "lag_seconds": self.lag_seconds}
@@ -181,9 +270,12 @@ class ReplicaState:
 _states: dict[str, ReplicaState] = {}
 _lock = threading.Lock()
 _checking: set[str] = set()
-# A replica found down is tried again after this long (a stalled host costs one
-# request a connect timeout per interval, not every request).
+# A replica found down is tried again after 5 s, then 10, 20, at most 30 while it
+# stays down: a frozen host costs one request a connect timeout per interval.
 DOWN_RETRY_SECONDS = 5.0
+DOWN_RETRY_MAX_SECONDS = 30.0
+# A probe's own bound: a little past the healthz statement timeout (1 s).
+PROBE_STALL_SECONDS = 1.5
 
 # The WAL receiver's columns are visible to superusers and pg_read_all_stats /
 # pg_monitor only (others see its pid): grant the app's role pg_monitor. Without
@@ -210,9 +302,13 @@ def measure_lag(alias: str) -> float | None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return 0.0  # a test mirror of the primary
-    with dbtimeouts.bounded(dbtimeouts.HEALTHZ, using=alias), connection.cursor() as cursor:
-        cursor.execute(LAG_SQL)
-        in_recovery, replayed_all, connected, age = cursor.fetchone()
+    token = _stall_seconds.set(PROBE_STALL_SECONDS)
+    try:
+        with dbtimeouts.bounded(dbtimeouts.HEALTHZ, using=alias), connection.cursor() as cursor:
+            cursor.execute(LAG_SQL)
+            in_recovery, replayed_all, connected, age = cursor.fetchone()
+    finally:
+        _stall_seconds.reset(token)
     if not in_recovery or (replayed_all and connected):
         return 0.0
     return None if age is None else max(0.0, float(age))
@@ -221,14 +317,20 @@ def measure_lag(alias: str) -> float | None:
 def _fresh(known: ReplicaState | None, now: float) -> bool:
     if known is None:
         return False
-    interval = DOWN_RETRY_SECONDS if known.state == "down" else settings.REPLICA_CHECK_SECONDS
+    if known.state == "down":
+        interval = min(DOWN_RETRY_MAX_SECONDS, DOWN_RETRY_SECONDS * 2 ** (known.failures - 1))
+    else:
+        interval = settings.REPLICA_CHECK_SECONDS
     return now - known.checked_at < interval
 
 
-def check(alias: str, *, force: bool = False) -> ReplicaState:
+def check(alias: str, *, force: bool = False, probe: bool = True) -> ReplicaState:
     """``alias``'s state, measured at most every ``REPLICA_CHECK_SECONDS`` per process
-    (every ``DOWN_RETRY_SECONDS`` once down), by one thread at a time."""
+    (less often while it stays down), by one thread at a time. ``probe=False``: what
+    was last measured, if anything was."""
     known = _states.get(alias)
+    if known is not None and not probe:
+        return known
     if not force and _fresh(known, time.monotonic()):
         return known  # type: ignore[return-value]
     with _lock:
@@ -253,6 +355,8 @@ def check(alias: str, *, force: bool = False) -> ReplicaState:
             _checking.discard(alias)
     with _lock:
         previous = _states.get(alias)
+        if state.state == "down":
+            state = state.down_after(previous)
         _states[alias] = state
     if previous is None or previous.state != state.state:
         level = logging.INFO if state.state == "ok" else logging.WARNING
@@ -263,7 +367,8 @@ def check(alias: str, *, force: bool = False) -> ReplicaState:
 def mark_down(alias: str, reason: str) -> None:
     """A read just failed on ``alias``: skip it until it answers a check again."""
     with _lock:
-        _states[alias] = ReplicaState("down", None, time.monotonic(), reason)
+        down = ReplicaState("down", None, time.monotonic(), reason)
+        _states[alias] = down.down_after(_states.get(alias))
     log.warning("replica %s failed mid-request (%s): reads fall back to the primary", alias, reason)
     with suppress(DatabaseError):
         connections[alias].close()
@@ -300,9 +405,15 @@ def choose_replica() -> str | None:
 
 def database_states() -> dict[str, dict[str, Any]]:
     """Each replica's state for /healthz and the metrics, as this process last measured
-    it (at most ``REPLICA_CHECK_SECONDS`` old): a probe answers within its own budget
-    instead of waiting on every replica in turn."""
-    return {alias: check(alias).as_dict() for alias in settings.DATABASE_REPLICAS}
+    it, with the measurement's age: a load balancer's probe never waits on a replica
+    (a frozen one would make every app server look down while the primary is fine).
+    Measured now only if this process never has."""
+    now = time.monotonic()
+    states = {}
+    for alias in settings.DATABASE_REPLICAS:
+        state = check(alias, probe=False)
+        states[alias] = {**state.as_dict(), "checked_seconds_ago": round(now - state.checked_at, 1)}
+    return states
 
 
 # --- Read-your-writes pins --------------------------------------------------------

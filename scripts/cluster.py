@@ -64,14 +64,15 @@ APP_ROLE = "switchboard"
 START_SECONDS = float(os.environ.get("CLUSTER_START_SECONDS", "90"))
 
 # Part -> the environment variable naming its port, and that port's default (never
-# the machine's own 5432 or 6379).
+# the machine's own 5432 or 6379, and below Linux's ephemeral range, 32768-60999:
+# a port there may be held for a minute by some client connection's TIME_WAIT).
 PORTS = {
-    "primary": ("CLUSTER_PRIMARY_PORT", 55432),
-    "replica": ("CLUSTER_REPLICA_PORT", 55433),
-    "redis": ("CLUSTER_REDIS_PORT", 56379),
-    "app1": ("CLUSTER_APP1_PORT", 58001),
-    "app2": ("CLUSTER_APP2_PORT", 58002),
-    "balancer": ("CLUSTER_BALANCER_PORT", 58000),
+    "primary": ("CLUSTER_PRIMARY_PORT", 25432),
+    "replica": ("CLUSTER_REPLICA_PORT", 25433),
+    "redis": ("CLUSTER_REDIS_PORT", 26379),
+    "app1": ("CLUSTER_APP1_PORT", 28001),
+    "app2": ("CLUSTER_APP2_PORT", 28002),
+    "balancer": ("CLUSTER_BALANCER_PORT", 28000),
 }
 PARTS = ("primary", "replica", "redis", "app1", "app2", "worker", "balancer")
 APPS = ("app1", "app2")

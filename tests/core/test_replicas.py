@@ -256,18 +256,28 @@ def test_lag_is_zero_on_a_database_that_is_not_in_recovery(number):
 
 
 def test_healthz_reports_every_database_and_stays_200_with_the_replica_down(
-    client, breakable_replica, settings
+    client, support, breakable_replica, settings
 ):
-    settings.REPLICA_CHECK_SECONDS = 0  # /healthz reports what the process last measured
-    ok = client.get("/healthz").json()
-    assert ok["databases"] == {
-        "default": {"state": "ok"},
-        "replica1": {"state": "ok", "lag_seconds": 0.0},
-    }
+    ok = client.get("/healthz").json()["databases"]
+    assert ok["default"] == {"state": "ok"}
+    assert ok["replica1"]["state"] == "ok" and ok["replica1"]["lag_seconds"] == 0.0
     breakable_replica()
-    response = client.get("/healthz")
+    client.force_login(support)
+    settings.REPLICA_CHECK_SECONDS = 0
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "default"  # a request probes
+    response = client.get("/healthz")  # ... and /healthz reports it, never probing itself
     assert response.status_code == 200
-    assert response.json()["databases"]["replica1"]["state"] == "down"
+    replica = response.json()["databases"]["replica1"]
+    assert replica["state"] == "down" and replica["checked_seconds_ago"] < 5
+
+
+def test_a_replica_that_stays_down_is_probed_less_and_less_often(breakable_replica):
+    breakable_replica()
+    states = [replicas.check("replica1", force=True) for _ in range(6)]
+    assert [s.failures for s in states] == [1, 2, 3, 4, 5, 6]
+    now = states[-1].checked_at
+    assert replicas._fresh(states[0], now + 4.9) and not replicas._fresh(states[0], now + 5.1)
+    assert replicas._fresh(states[-1], now + 29.9) and not replicas._fresh(states[-1], now + 30.1)
 
 
 def test_the_streamed_csv_export_reads_from_the_replica(client, support, number):
@@ -434,3 +444,36 @@ def test_signing_in_is_not_a_write_that_pins(client, support, number):
     signed_in = client.post("/login/", {"username": support.email, "password": "pw-staff-123456"})
     assert signed_in.status_code == 302
     assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
+
+
+def test_a_replica_statement_that_never_answers_is_cut_off_and_the_primary_serves(
+    client, support, number, settings
+):
+    """A replica that stops answering cannot enforce its own statement timeout; the
+    watchdog closes the connection after REPLICA_STALL_SECONDS instead. Here the
+    replica is alive but its statement sleeps, with no server-side timeout."""
+    if connections["replica1"].vendor != "postgresql":
+        pytest.skip("the watchdog guards PostgreSQL connections")
+    settings.REPLICA_STALL_SECONDS = 1
+    client.force_login(support)
+    assert client.get(INVENTORY, **HX)["X-Read-Database"] == "replica1"
+    replica = connections["replica1"]
+    with replica.cursor() as cursor:
+        # No server-side bound; and the sleeping backend ends once its client is gone
+        # (else it would outlive the test and hold the test database open).
+        cursor.execute("SET statement_timeout = 0")
+        cursor.execute("SET client_connection_check_interval = '100ms'")
+
+    def stall(execute, sql, params, many, context):
+        if "numbers_phonenumber" in sql:
+            sql = "SELECT pg_sleep(30)"
+            params = None
+        return execute(sql, params, many, context)
+
+    started = time.monotonic()
+    with replica.execute_wrapper(stall):
+        response = client.get(INVENTORY, **HX)
+    assert time.monotonic() - started < 10
+    assert response.status_code == 200 and response["X-Read-Database"] == "default"
+    assert "+1 415-555-0123" in response.content.decode()
+    assert replicas.check("replica1", probe=False).state == "down"
