@@ -43,9 +43,13 @@ def test_each_replica_url_is_an_alias_that_connects_like_the_primary():
     assert shown["replicas"] == ["replica1", "replica2"]
     primary, first, second = (shown["dbs"][a] for a in ("default", "replica1", "replica2"))
     assert (first["HOST"], second["HOST"], second["PORT"]) == ("db-r1", "db-r2", 6432)
-    # Same options (prepared statements, connect timeout, keepalives), same reuse.
-    assert first["OPTIONS"] == primary["OPTIONS"] and first["OPTIONS"]["server_side_binding"]
+    # Same options (prepared statements, keepalives), same reuse; a frozen standby
+    # costs at most libpq's minimal connect timeout, and no health check outside the
+    # watchdog (core.replicas).
+    assert {**first["OPTIONS"], "connect_timeout": 3} == primary["OPTIONS"]
+    assert first["OPTIONS"]["server_side_binding"] and first["OPTIONS"]["connect_timeout"] == 2
     assert first["CONN_MAX_AGE"] == primary["CONN_MAX_AGE"]
+    assert (first["CONN_HEALTH_CHECKS"], primary["CONN_HEALTH_CHECKS"]) == (False, True)
     assert first["TEST"]["MIRROR"] == "default"
     assert shown["routers"] == ["core.replicas.ReplicaRouter"]
     assert shown["cache"]["BACKEND"] == "core.cache.ResilientRedisCache"
