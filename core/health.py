@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
 from core import dbtimeouts
 
 log = logging.getLogger("switchboard.health")
@@ -26,6 +28,21 @@ log = logging.getLogger("switchboard.health")
 Probe = Callable[[], dict[str, Any]]
 
 _probes: dict[str, Probe] = {}
+
+
+def primary_answers() -> bool:
+    """Whether the primary database answers a ``SELECT 1`` within the healthz bounds:
+    what decides /healthz's status, and /metrics' ``database_up`` for the primary.
+    A connection the failure broke is closed, so the next request connects afresh."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        with dbtimeouts.bounded(dbtimeouts.HEALTHZ), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        connection.close_if_unusable_or_obsolete()
+        return False
+    return True
 
 
 def register(name: str, probe: Probe) -> None:

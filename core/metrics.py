@@ -59,7 +59,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from core import dbtimeouts, replicas
+from core import dbtimeouts, health, replicas
 
 log = logging.getLogger("switchboard.metrics")
 
@@ -161,34 +161,19 @@ def database_families() -> list[Metric]:
 
 
 def _database_states() -> dict[str, dict[str, Any]]:
-    """The primary's state from its own ``SELECT 1`` (as ``/healthz`` probes it), each
-    replica's from ``core.replicas.database_states()``.
-
-    Only the replicas' aliases in settings are kept: an alias is a label, a host never is.
-    """
-    states: dict[str, dict[str, Any]] = {}
+    """The primary's state from the probe ``/healthz`` uses, each replica's as this
+    process last measured it (``core.replicas.database_states``). Only the aliases in
+    settings are kept: an alias is a label, a host never is."""
+    primary = {DEFAULT_DB_ALIAS: {"state": "ok" if health.primary_answers() else "down"}}
     try:
         found = replicas.database_states()
     # The primary's figure is still worth giving; the replicas' series go missing,
     # which an alert on absent() sees.
     except Exception as exc:
         log.warning("replica states failed: %s", type(exc).__name__)
-    else:
-        known = settings.DATABASE_REPLICAS
-        states = {alias: dict(figures) for alias, figures in found.items() if alias in known}
-    states.pop(DEFAULT_DB_ALIAS, None)
-    return {DEFAULT_DB_ALIAS: {"state": _primary_state()}, **states}
-
-
-def _primary_state() -> str:
-    try:
-        with dbtimeouts.bounded(dbtimeouts.HEALTHZ), connections[DEFAULT_DB_ALIAS].cursor() as cur:
-            cur.execute("SELECT 1")
-            cur.fetchone()
-    except DatabaseError:
-        connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
-        return "down"
-    return "ok"
+        return primary
+    known = settings.DATABASE_REPLICAS
+    return {**primary, **{alias: found[alias] for alias in found if alias in known}}
 
 
 # Each database is measured under its own bound (a transaction on the primary would

@@ -142,9 +142,10 @@ def _ours(entry: dict[str, Any] | None) -> bool:
     return started is not None and started == entry.get("start_time")
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, children first (RQ's work horse is in its own
-    process group, so a group kill would miss it)."""
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc), children before grandchildren. RQ's
+    work horse calls setpgrp(), so a process-group kill would miss it. Stdlib only:
+    the worker tests use it too (tests/jobs/workers.py)."""
     found: list[int] = []
     pending = [pid]
     while pending:
@@ -184,7 +185,7 @@ def _terminate(entry: dict[str, Any], *, grace: float, kill: bool = False) -> No
     if not _ours(entry):
         return
     pid = entry["pid"]
-    tree = [pid, *_descendants(pid)]
+    tree = [pid, *descendants(pid)]
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
     if kill:
@@ -193,7 +194,7 @@ def _terminate(entry: dict[str, Any], *, grace: float, kill: bool = False) -> No
                 os.kill(child, signal.SIGKILL)
     if _wait_gone(tree, grace):
         return
-    for left in [pid, *_descendants(pid), *tree]:
+    for left in [pid, *descendants(pid), *tree]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(left, signal.SIGKILL)
     _wait_gone(tree, 10)

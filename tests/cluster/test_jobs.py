@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.cluster import descendants
 from tests.cluster.harness import (
     BASE_DIR,
     Cluster,
@@ -36,7 +37,7 @@ from tests.cluster.harness import (
     wait_for,
 )
 from tests.jobs.worker_main import PAUSE_AFTER_ENV, PAUSED_FILE_ENV
-from tests.jobs.workers import descendant_pids, process_alive
+from tests.jobs.workers import process_alive, worker_command
 
 pytestmark = pytest.mark.cluster
 
@@ -87,12 +88,7 @@ def _paused_worker(cluster: Cluster, scratch: Path) -> subprocess.Popen[bytes]:
                 sys.executable,
                 "-m",
                 "tests.jobs.worker_main",
-                "rqworker",
-                "--job-class",
-                "django_tasks_rq.Job",
-                "--name",
-                f"cluster-test-{os.getpid()}",
-                "default",
+                *worker_command("rq", name=f"cluster-test-{os.getpid()}"),
             ],
             cwd=BASE_DIR,
             env=env,
@@ -105,7 +101,7 @@ def _paused_worker(cluster: Cluster, scratch: Path) -> subprocess.Popen[bytes]:
 
 def _kill(process: subprocess.Popen[bytes], *also: int) -> None:
     """SIGKILL the worker, everything under it and ``also``; wait until they are gone."""
-    pids = list(dict.fromkeys([process.pid, *descendant_pids(process.pid), *also]))
+    pids = list(dict.fromkeys([process.pid, *descendants(process.pid), *also]))
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.cluster import descendants
 from tests.cluster.harness import Cluster, World, served_by, signed_in, wait_for
-from tests.jobs.workers import descendant_pids
 
 pytestmark = pytest.mark.cluster
 
@@ -65,7 +65,7 @@ FROZEN_READS = 40
 def _standby_processes(cluster: Cluster) -> list[int]:
     data = Path(cluster.state["dirs"]["replica"])
     postmaster = int((data / "postmaster.pid").read_text().split()[0])
-    return [postmaster, *descendant_pids(postmaster)]
+    return [postmaster, *descendants(postmaster)]
 
 
 def test_reads_survive_a_standby_that_freezes(cluster: Cluster, world: World) -> None:

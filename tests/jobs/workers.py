@@ -39,6 +39,7 @@ from django.conf import settings
 from django.db import connection
 
 from jobs.models import Job
+from scripts.cluster import descendants
 from tests.jobs.worker_main import PAUSE_AFTER_ENV, PAUSED_FILE_ENV
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -133,25 +134,6 @@ def worker_command(backend: str, *, name: str) -> list[str]:
     raise ValueError(f"no worker for the {backend!r} task backend")
 
 
-def descendant_pids(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux /proc), children before grandchildren.
-    RQ's work horse calls setpgrp(): killing the worker's process group misses it."""
-    found: list[int] = []
-    pending = [pid]
-    while pending:
-        parent = pending.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.append(child)
-                    pending.append(child)
-    return found
-
-
 @dataclass
 class Worker:
     """A running worker subprocess and what it printed."""
@@ -199,7 +181,7 @@ class Worker:
         """SIGKILL the worker and every process under it (and the paused work's
         process, wherever it is), then wait until they are gone: nothing runs a
         ``finally``, an ``atexit`` or a rollback of its own."""
-        pids = [self.pid, *descendant_pids(self.pid)]
+        pids = [self.pid, *descendants(self.pid)]
         if self.paused_path.exists():
             pids.append(int(self.paused_path.read_text()))
         for pid in dict.fromkeys(pids):
@@ -261,7 +243,7 @@ def run_worker(backend: str, *, pause_after_progress: int | None = None) -> Iter
         try:
             yield worker
         finally:
-            if process.poll() is None or descendant_pids(process.pid):
+            if process.poll() is None or descendants(process.pid):
                 worker.kill()
 
 
